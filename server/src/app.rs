@@ -1,0 +1,170 @@
+//! The app builder shared by the real server and the conformance profile: the Socket.IO
+//! engine configured from [`Config`], and the HTTP router around it.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use socketioxide::{
+    ParserConfig, SocketIo, SocketIoBuilder, TransportType, adapter::Adapter, layer::SocketIoLayer,
+};
+use tower_http::{
+    compression::{CompressionLayer, Predicate, predicate::SizeAbove},
+    cors::{AllowOrigin, CorsLayer},
+};
+
+use crate::config::{Config, ParserKind, Transport};
+
+/// The path Socket.IO clients connect to, as in every official client's default.
+pub const SOCKET_IO_PATH: &str = "/socket.io";
+
+/// Whether the server is ready to take traffic; `/readyz` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Marks the server ready (`true`) or draining (`false`).
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// A Socket.IO builder with every engine option taken from the configuration.
+pub fn socket_io_builder(cfg: &Config) -> SocketIoBuilder {
+    let mut builder = SocketIo::builder()
+        .ping_interval(cfg.ping_interval())
+        .ping_timeout(cfg.ping_timeout())
+        .connect_timeout(cfg.connect_timeout())
+        .ack_timeout(cfg.ack_timeout())
+        .max_payload(cfg.max_payload_bytes)
+        .ws_max_message_size(usize::try_from(cfg.max_payload_bytes).unwrap_or(usize::MAX))
+        .max_buffer_size(cfg.max_buffer_size);
+    builder = match (
+        cfg.transports.contains(&Transport::Polling),
+        cfg.transports.contains(&Transport::Websocket),
+    ) {
+        (true, false) => builder.transports([TransportType::Polling]),
+        (false, true) => builder.transports([TransportType::Websocket]),
+        _ => builder.transports([TransportType::Polling, TransportType::Websocket]),
+    };
+    match cfg.parser {
+        ParserKind::Common => builder.with_parser(ParserConfig::common()),
+        ParserKind::Msgpack => builder.with_parser(ParserConfig::msgpack()),
+    }
+}
+
+/// The HTTP application: health endpoints, Socket.IO at [`SOCKET_IO_PATH`], CORS, compression,
+/// and the Engine.IO v3 gate. `extra` holds the application's own routes (static files, …).
+pub fn router<A: Adapter>(
+    cfg: &Config,
+    io_layer: SocketIoLayer<A>,
+    readiness: Readiness,
+    extra: Router,
+) -> Router {
+    let allow_eio3 = cfg.allow_eio3;
+    let mut router = extra
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(readiness))
+        .layer(io_layer)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            engine_io_version_gate(allow_eio3, req, next)
+        }))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(compressible(cfg.compression_min_bytes)),
+        );
+    if let Some(cors) = cors_layer(&cfg.cors_origin) {
+        router = router.layer(cors);
+    }
+    router
+}
+
+/// Compress bodies of known size above the threshold; never a protocol switch (WebSocket).
+fn compressible(min_bytes: u64) -> impl Predicate {
+    SizeAbove::new(min_bytes)
+        .and(tower_http::compression::predicate::DefaultPredicate::new())
+        .and(|status: StatusCode, _: _, _: &_, _: &_| status != StatusCode::SWITCHING_PROTOCOLS)
+}
+
+/// Answers preflights and allows credentials for the configured origins; `*` mirrors any origin
+/// (a literal `*` is not allowed together with credentials).
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// socketioxide is built with Engine.IO v3 support; refuse v3 handshakes unless allowed, with
+/// the same answer Node's server gives (`{"code":5,"message":"Unsupported protocol version"}`).
+async fn engine_io_version_gate(allow_eio3: bool, req: Request, next: Next) -> Response {
+    if !allow_eio3
+        && req.uri().path().starts_with(SOCKET_IO_PATH)
+        && req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "EIO=3"))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "code": 5, "message": "Unsupported protocol version" })),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Liveness: the process answers HTTP.
+async fn healthz() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], "ok")
+}
+
+/// Readiness: listening and not draining.
+async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
+    if readiness.is_ready() {
+        (
+            StatusCode::OK,
+            [(header::CACHE_CONTROL, "no-store")],
+            "ready",
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, "no-store")],
+            "not ready",
+        )
+    }
+}

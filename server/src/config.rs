@@ -1,0 +1,418 @@
+//! Configuration: command-line flags, `CHAT_*` environment variables and an optional TOML file.
+//!
+//! Precedence, highest first: flag, environment variable, `--config` file, built-in default.
+//! This is the only module that reads the process environment.
+
+use std::{collections::BTreeSet, ffi::OsString, net::IpAddr, path::PathBuf, time::Duration};
+
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum, parser::ValueSource};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every environment variable the server reads.
+pub const ENV_PREFIX: &str = "CHAT_";
+
+/// Every option of the server. Field names are the TOML keys; flags are the kebab-case form.
+#[derive(Debug, Clone, Parser, Serialize, Deserialize)]
+#[command(
+    name = "server",
+    version,
+    about = "A socket.io v5 realtime chat server"
+)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// TOML file with options; its keys are the long flag names with `_` for `-`.
+    #[arg(long, env = "CHAT_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on.
+    #[arg(long, env = "CHAT_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free one; the listening line shows which).
+    #[arg(long, env = "CHAT_PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Length of the TCP accept queue, so bursts of handshakes are not refused.
+    #[arg(long, env = "CHAT_BACKLOG", default_value_t = 4096)]
+    pub backlog: u32,
+
+    /// Allowed CORS origin; repeat the flag (or comma-separate the variable). `*` allows any
+    /// origin (development only). Empty: no CORS headers, same-origin pages only.
+    #[arg(long = "cors-origin", env = "CHAT_CORS_ORIGIN", value_delimiter = ',')]
+    #[serde(default)]
+    pub cors_origin: Vec<String>,
+
+    /// PEM certificate chain; with --tls-key the server speaks https and wss only.
+    #[arg(long, env = "CHAT_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key matching --tls-cert.
+    #[arg(long, env = "CHAT_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Also accept Engine.IO v3 clients (socket.io-client 2.x).
+    #[arg(long, env = "CHAT_ALLOW_EIO3", default_value_t = false)]
+    pub allow_eio3: bool,
+
+    /// Transports clients may use.
+    #[arg(long, env = "CHAT_TRANSPORTS", value_delimiter = ',', default_values_t = [Transport::Polling, Transport::Websocket])]
+    pub transports: Vec<Transport>,
+
+    /// Socket.IO packet parser; clients must use the same one.
+    #[arg(long, env = "CHAT_PARSER", default_value_t = ParserKind::Common)]
+    pub parser: ParserKind,
+
+    /// Interval between Engine.IO pings, in milliseconds.
+    #[arg(long, env = "CHAT_PING_INTERVAL_MS", default_value_t = 25_000)]
+    pub ping_interval_ms: u64,
+
+    /// How long a client has to answer a ping before it is dropped, in milliseconds.
+    #[arg(long, env = "CHAT_PING_TIMEOUT_MS", default_value_t = 20_000)]
+    pub ping_timeout_ms: u64,
+
+    /// How long a client has to join a namespace after the handshake, in milliseconds.
+    #[arg(long, env = "CHAT_CONNECT_TIMEOUT_MS", default_value_t = 45_000)]
+    pub connect_timeout_ms: u64,
+
+    /// How long the server waits for a client's acknowledgement, in milliseconds.
+    #[arg(long, env = "CHAT_ACK_TIMEOUT_MS", default_value_t = 5_000)]
+    pub ack_timeout_ms: u64,
+
+    /// Largest HTTP long-polling body and WebSocket message accepted, in bytes.
+    #[arg(long, env = "CHAT_MAX_PAYLOAD_BYTES", default_value_t = 1_000_000)]
+    pub max_payload_bytes: u64,
+
+    /// Packets that may wait for one slow client before emits to it are refused.
+    #[arg(long, env = "CHAT_MAX_BUFFER_SIZE", default_value_t = 128)]
+    pub max_buffer_size: usize,
+
+    /// Long-polling responses larger than this are compressed (gzip or brotli), in bytes.
+    #[arg(long, env = "CHAT_COMPRESSION_MIN_BYTES", default_value_t = 1024)]
+    pub compression_min_bytes: u64,
+
+    /// Hard deadline for a graceful shutdown after SIGINT or SIGTERM, in milliseconds.
+    #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub shutdown_timeout_ms: u64,
+
+    /// Log format on stderr.
+    #[arg(long, env = "CHAT_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Which logs to write, in `tracing` filter syntax (for example `debug` or `server=trace`).
+    #[arg(
+        long,
+        env = "RUST_LOG",
+        default_value = "info,socketioxide=warn,engineioxide=warn,sqlx=warn"
+    )]
+    pub log_filter: String,
+}
+
+/// An Engine.IO transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+/// The Socket.IO packet encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParserKind {
+    /// The default JSON-based parser every client speaks.
+    Common,
+    /// MessagePack (`socket.io-msgpack-parser` on the client).
+    Msgpack,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+macro_rules! display_as_value_enum {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.to_possible_value() {
+                    Some(v) => f.write_str(v.get_name()),
+                    None => Ok(()),
+                }
+            }
+        }
+    )*};
+}
+display_as_value_enum!(Transport, ParserKind, LogFormat);
+
+/// Why the configuration was refused. Every message names the option at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Flags or environment variables did not parse; clap's message names the flag.
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    /// The `--config` file could not be read.
+    #[error("in config: cannot read {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The `--config` file is not valid TOML.
+    #[error("in config: {path} is not valid TOML: {source}")]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error.
+        source: toml::de::Error,
+    },
+    /// A key of the file or a value is wrong.
+    #[error("in {key}: {message}")]
+    Invalid {
+        /// The option's name as written in the TOML file.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A loaded configuration with the warnings found while loading it, to be logged once logging is up.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The merged, validated configuration.
+    pub config: Config,
+    /// Non-fatal findings, such as unknown `CHAT_*` variables.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads the configuration from the process's arguments and environment.
+    pub fn load() -> Result<Loaded, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(std::env::args_os(), &env)
+    }
+
+    /// Loads from explicit arguments; `env` is only used to report unknown `CHAT_*` variables
+    /// (clap itself reads the real environment for each option's variable).
+    pub fn load_from<I, T>(args: I, env: &[(String, String)]) -> Result<Loaded, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        Self::load_with_defaults(args, env, &[])
+    }
+
+    /// Like [`Config::load_from`], with other built-in defaults for some keys (the conformance
+    /// profile uses this). Flags, variables and the file still override them.
+    pub fn load_with_defaults<I, T>(
+        args: I,
+        env: &[(String, String)],
+        defaults: &[(&str, serde_json::Value)],
+    ) -> Result<Loaded, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let cli = Self::from_arg_matches(&matches)?;
+        let mut merged = serde_json::to_value(&cli)
+            .map_err(|e| ConfigError::invalid("config", e.to_string()))?;
+        let from_default = |key: &str| {
+            matches!(
+                matches.value_source(key),
+                None | Some(ValueSource::DefaultValue)
+            )
+        };
+
+        for (key, value) in defaults {
+            if from_default(key) {
+                merged[*key] = value.clone();
+            }
+        }
+
+        if let Some(path) = &cli.config {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+                path: path.clone(),
+                source,
+            })?;
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|source| ConfigError::ParseFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            let known = merged
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<BTreeSet<_>>())
+                .unwrap_or_default();
+            for (key, value) in table {
+                if !known.contains(&key) {
+                    return Err(ConfigError::invalid(
+                        &key,
+                        format!("unknown key in {}", path.display()),
+                    ));
+                }
+                if from_default(&key) {
+                    let value = serde_json::to_value(value)
+                        .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+                    merged[key.as_str()] = value;
+                }
+            }
+        }
+
+        let mut config: Config = match serde_json::from_value(merged.clone()) {
+            Ok(c) => c,
+            Err(_) => return Err(name_bad_key(&cli, &merged)),
+        };
+        config.config = cli.config;
+        config.validate()?;
+
+        let warnings = unknown_env_vars(env)
+            .into_iter()
+            .map(|name| format!("unknown environment variable {name} ignored"))
+            .collect();
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("ping_interval_ms", self.ping_interval_ms),
+            ("ping_timeout_ms", self.ping_timeout_ms),
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("ack_timeout_ms", self.ack_timeout_ms),
+            ("max_payload_bytes", self.max_payload_bytes),
+            ("shutdown_timeout_ms", self.shutdown_timeout_ms),
+            ("max_buffer_size", self.max_buffer_size as u64),
+            ("backlog", u64::from(self.backlog)),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be greater than 0"));
+            }
+        }
+        if self.transports.is_empty() {
+            return Err(ConfigError::invalid(
+                "transports",
+                "at least one transport is needed",
+            ));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::invalid(
+                "tls_cert",
+                "--tls-cert and --tls-key go together",
+            ));
+        }
+        for (key, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("no such file: {}", path.display()),
+                ));
+            }
+        }
+        for origin in &self.cors_origin {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            if !ok {
+                return Err(ConfigError::invalid(
+                    "cors_origin",
+                    format!("{origin:?} is not `*` nor an http(s) origin"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The time between pings.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+
+    /// The time a client has to answer a ping.
+    pub fn ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.ping_timeout_ms)
+    }
+
+    /// The time a client has to connect to a namespace.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The default acknowledgement timeout.
+    pub fn ack_timeout(&self) -> Duration {
+        Duration::from_millis(self.ack_timeout_ms)
+    }
+
+    /// The hard shutdown deadline.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The defaults live in the clap attributes alone; parsing no argument yields them.
+        Self::command()
+            .try_get_matches_from(["server"])
+            .ok()
+            .and_then(|m| Self::from_arg_matches(&m).ok())
+            .unwrap_or_else(|| unreachable!("the built-in defaults always parse"))
+    }
+}
+
+/// Finds which key makes the merged document fail to deserialize, so the error can name it.
+fn name_bad_key(cli: &Config, merged: &serde_json::Value) -> ConfigError {
+    let Ok(base) = serde_json::to_value(cli) else {
+        return ConfigError::invalid("config", "cannot be represented");
+    };
+    if let Some(fields) = merged.as_object() {
+        for (key, value) in fields {
+            let mut probe = base.clone();
+            probe[key.as_str()] = value.clone();
+            if let Err(e) = serde_json::from_value::<Config>(probe) {
+                return ConfigError::invalid(key, e.to_string());
+            }
+        }
+    }
+    ConfigError::invalid("config", "invalid value")
+}
+
+/// `CHAT_*` variables that no option reads: most likely typos.
+fn unknown_env_vars(env: &[(String, String)]) -> Vec<String> {
+    let cmd = Config::command();
+    let known: BTreeSet<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect();
+    env.iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(ENV_PREFIX) && !known.contains(*k))
+        .cloned()
+        .collect()
+}

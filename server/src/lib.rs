@@ -1,0 +1,18 @@
+//! A socket.io v5 realtime chat server with a streaming AI chatbot.
+//!
+//! # Layout
+//! - [`config`]: flags, `CHAT_*` variables and the TOML file merged into one typed [`Config`];
+//!   the only module that reads the environment.
+//! - [`telemetry`]: `tracing` setup, readable or JSON.
+//! - [`app`]: the app builder shared by the server and the conformance profile: the Socket.IO
+//!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
+//! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
+//! - [`wire`]: helpers for Socket.IO payloads: any number of arguments, the ack envelope.
+
+pub mod app;
+pub mod config;
+pub mod serve;
+pub mod telemetry;
+pub mod wire;
+
+pub use config::Config;

@@ -1,0 +1,158 @@
+//! Binding, serving (plain or TLS) and the graceful shutdown sequence.
+
+use std::{future::Future, io, net::SocketAddr, time::Duration};
+
+use axum::Router;
+use axum_server::{Handle, tls_rustls::RustlsConfig};
+use socketioxide::{SocketIo, adapter::Adapter};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::{app::Readiness, config::Config};
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// The certificate or key could not be loaded.
+    #[error("in tls_cert/tls_key: {0}")]
+    Tls(io::Error),
+    /// The HTTP server failed.
+    #[error("server failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Binds the configured address with the configured accept backlog (tokio's default of 128
+/// overflows under bursts of handshakes).
+pub fn bind(cfg: &Config) -> Result<std::net::TcpListener, ServeError> {
+    let addr = SocketAddr::new(cfg.host, cfg.port);
+    let bind = || -> io::Result<std::net::TcpListener> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(i32::try_from(cfg.backlog).unwrap_or(i32::MAX))?;
+        socket.set_nonblocking(true)?;
+        Ok(socket.into())
+    };
+    bind().map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// The line printed on stdout once listening; scripts and tests wait for it.
+pub fn listening_line(cfg: &Config, addr: SocketAddr) -> String {
+    let scheme = if cfg.tls() { "https" } else { "http" };
+    format!("listening on {scheme}://{addr}")
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains: every Socket.IO client
+/// is told the server is closing (`io.close()`, which axum alone would not do for upgraded
+/// WebSockets), in-flight HTTP requests finish, and all of it is cut at the configured deadline.
+pub async fn serve<A: Adapter>(
+    cfg: &Config,
+    listener: std::net::TcpListener,
+    router: Router,
+    io: SocketIo<A>,
+    readiness: Readiness,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let handle: Handle<SocketAddr> = Handle::new();
+    let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = if let (Some(cert), Some(key)) = (&cfg.tls_cert, &cfg.tls_key) {
+        ensure_crypto_provider();
+        let tls = RustlsConfig::from_pem_file(cert, key)
+            .await
+            .map_err(ServeError::Tls)?;
+        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+        tokio::spawn(async move { server.serve(make_service).await })
+    } else {
+        let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+        tokio::spawn(async move { server.serve(make_service).await })
+    };
+    readiness.set(true);
+
+    let deadline = cfg.shutdown_timeout();
+    let drain = {
+        let handle = handle.clone();
+        let readiness = readiness.clone();
+        async move {
+            shutdown.await;
+            let started = Instant::now();
+            readiness.set(false);
+            info!(deadline_ms = deadline.as_millis() as u64, "shutting down");
+            if tokio::time::timeout(deadline, io.close()).await.is_err() {
+                warn!("closing Socket.IO sessions hit the deadline");
+            }
+            let left = deadline.saturating_sub(started.elapsed());
+            handle.graceful_shutdown(Some(left.max(Duration::from_millis(1))));
+            started
+        }
+    };
+
+    tokio::pin!(server);
+    tokio::select! {
+        res = &mut server => return flatten(res),
+        started = drain => {
+            let left = deadline.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left + Duration::from_millis(100), &mut server).await {
+                Ok(res) => flatten(res)?,
+                Err(_) => {
+                    warn!("shutdown deadline reached; closing remaining connections");
+                    handle.shutdown();
+                }
+            }
+            info!(elapsed_ms = started.elapsed().as_millis() as u64, "stopped");
+        }
+    }
+    Ok(())
+}
+
+fn flatten(res: Result<io::Result<()>, tokio::task::JoinError>) -> Result<(), ServeError> {
+    match res {
+        Ok(r) => r.map_err(ServeError::Io),
+        Err(e) => Err(ServeError::Io(io::Error::other(e))),
+    }
+}
+
+/// rustls needs one process-wide crypto provider; we ship `ring`.
+fn ensure_crypto_provider() {
+    // An Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!(cause = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!(cause = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("received SIGINT"),
+        () = term => info!("received SIGTERM"),
+    }
+}
