@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use rmpv::Value;
 use serde::Deserialize;
 use serde_json::json;
-use server::{Config, app, serve, telemetry, wire::Args};
+use server::{Config, app, order::Turn, serve, telemetry, wire::Args};
 use socketioxide::{
     extract::{AckSender, Data, SocketRef, TryData},
     handler::ConnectHandler,
@@ -45,16 +45,9 @@ async fn main() -> ExitCode {
     let router = app::router(&cfg, layer, readiness.clone(), axum::Router::new());
     let result = async {
         let listener = serve::bind(&cfg)?;
+        let shutdown = serve::shutdown_signal()?;
         println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
-        serve::serve(
-            &cfg,
-            listener,
-            router,
-            io,
-            readiness,
-            serve::shutdown_signal(),
-        )
-        .await?;
+        serve::serve(&cfg, listener, router, io, readiness, shutdown).await?;
         anyhow::Ok(())
     };
     match result.await {
@@ -76,13 +69,16 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
 
     socket.on(
         "message",
-        async |s: SocketRef, Data(args): Data<Args<Value>>| {
+        async |s: SocketRef, turn: Turn, Data(args): Data<Args<Value>>| {
+            // Echo in arrival order, as Node's server does.
+            turn.wait().await;
             s.emit("message-back", &args).ok();
         },
     );
     socket.on(
         "message-with-ack",
-        async |Data(args): Data<Args<Value>>, ack: AckSender| {
+        async |turn: Turn, Data(args): Data<Args<Value>>, ack: AckSender| {
+            turn.wait().await;
             ack.send(&args).ok();
         },
     );

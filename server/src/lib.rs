@@ -7,10 +7,12 @@
 //! - [`app`]: the app builder shared by the server and the conformance profile: the Socket.IO
 //!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
+//! - [`order`]: the [`order::Turn`] extractor that makes one socket's events run in order.
 //! - [`wire`]: helpers for Socket.IO payloads: any number of arguments, the ack envelope.
 
 pub mod app;
 pub mod config;
+pub mod order;
 pub mod serve;
 pub mod telemetry;
 pub mod wire;

@@ -35,15 +35,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let readiness = app::Readiness::default();
     let router = app::router(&cfg, layer, readiness.clone(), axum::Router::new());
     let listener = serve::bind(&cfg)?;
+    let shutdown = serve::shutdown_signal()?;
     println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
-    serve::serve(
-        &cfg,
-        listener,
-        router,
-        io,
-        readiness,
-        serve::shutdown_signal(),
-    )
-    .await?;
+    serve::serve(&cfg, listener, router, io, readiness, shutdown).await?;
     Ok(())
 }
