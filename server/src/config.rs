@@ -20,8 +20,13 @@ pub const ENV_PREFIX: &str = "CHAT_";
 )]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// What to do; without a command, serve.
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Command>,
+
     /// TOML file with options; its keys are the long flag names with `_` for `-`.
-    #[arg(long, env = "CHAT_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "CHAT_CONFIG", value_name = "FILE", global = true)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
@@ -99,6 +104,52 @@ pub struct Config {
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Folder for the embedded database and the generated token secret.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database: `sqlite://FILE`, `sqlite::memory:` or `postgres://…`. Default: a SQLite file
+    /// `chat.db` in the data folder.
+    #[arg(long, env = "CHAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL schema holding the tables (created if missing).
+    #[arg(long, env = "CHAT_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+
+    /// SQLite durability: `full` survives power loss, `normal` survives a crash of the server.
+    #[arg(long, env = "CHAT_SQLITE_SYNCHRONOUS", default_value_t = SqliteSynchronous::Full)]
+    pub sqlite_synchronous: SqliteSynchronous,
+
+    /// Let clients without a token in as guests, named by the `name` they give.
+    #[arg(long, env = "CHAT_ALLOW_GUESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub allow_guests: bool,
+
+    /// Secret for HS256 tokens. Default: read from (or created in) `jwt-secret` in the data folder;
+    /// with an in-memory database, a random one per start.
+    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long a guest's token stays valid, in seconds.
+    #[arg(long, env = "CHAT_GUEST_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub guest_token_ttl_secs: u64,
+
+    /// Longest message text, in bytes of UTF-8.
+    #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = 4096)]
+    pub max_message_bytes: usize,
+
+    /// Messages a user may send per second, sustained.
+    #[arg(long, env = "CHAT_RATE_LIMIT_PER_SEC", default_value_t = 20)]
+    pub rate_limit_per_sec: u32,
+
+    /// Messages a user may send at once before the sustained rate applies.
+    #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+
+    /// How long a `typing` notice lasts unless repeated, in milliseconds.
+    #[arg(long, env = "CHAT_TYPING_TIMEOUT_MS", default_value_t = 5_000)]
+    pub typing_timeout_ms: u64,
+
     /// Which logs to write, in `tracing` filter syntax (for example `debug` or `server=trace`).
     #[arg(
         long,
@@ -106,6 +157,23 @@ pub struct Config {
         default_value = "info,socketioxide=warn,engineioxide=warn,sqlx=warn"
     )]
     pub log_filter: String,
+}
+
+/// Commands other than serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print a signed token for a user, for development and scripts.
+    Token {
+        /// The user id (the token's `sub`).
+        #[arg(long)]
+        user: String,
+        /// The display name (default: the user id).
+        #[arg(long)]
+        name: Option<String>,
+        /// How long the token is valid, in seconds.
+        #[arg(long, default_value_t = 24 * 3600)]
+        ttl_secs: u64,
+    },
 }
 
 /// An Engine.IO transport.
@@ -126,6 +194,16 @@ pub enum ParserKind {
     Common,
     /// MessagePack (`socket.io-msgpack-parser` on the client).
     Msgpack,
+}
+
+/// SQLite's `synchronous` pragma.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// Every commit reaches the disk before the ack (survives power loss).
+    Full,
+    /// Commits reach the OS before the ack (survives a crash of the server, not of the machine).
+    Normal,
 }
 
 /// How log lines are written.
@@ -150,7 +228,7 @@ macro_rules! display_as_value_enum {
         }
     )*};
 }
-display_as_value_enum!(Transport, ParserKind, LogFormat);
+display_as_value_enum!(Transport, ParserKind, LogFormat, SqliteSynchronous);
 
 /// Why the configuration was refused. Every message names the option at fault.
 #[derive(Debug, thiserror::Error)]
@@ -281,6 +359,7 @@ impl Config {
             Err(_) => return Err(name_bad_key(&cli, &merged)),
         };
         config.config = cli.config;
+        config.command = cli.command;
         config.validate()?;
 
         let warnings = unknown_env_vars(env)
@@ -301,6 +380,11 @@ impl Config {
             ("shutdown_timeout_ms", self.shutdown_timeout_ms),
             ("max_buffer_size", self.max_buffer_size as u64),
             ("backlog", u64::from(self.backlog)),
+            ("max_message_bytes", self.max_message_bytes as u64),
+            ("rate_limit_per_sec", u64::from(self.rate_limit_per_sec)),
+            ("rate_limit_burst", u64::from(self.rate_limit_burst)),
+            ("typing_timeout_ms", self.typing_timeout_ms),
+            ("guest_token_ttl_secs", self.guest_token_ttl_secs),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -340,7 +424,51 @@ impl Config {
                 ));
             }
         }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        if let Some(schema) = &self.database_schema
+            && (schema.is_empty()
+                || schema.len() > 63
+                || !schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(ConfigError::invalid(
+                "database_schema",
+                "use 1-63 letters, digits or _",
+            ));
+        }
+        if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(ConfigError::invalid(
+                "jwt_secret",
+                "must be at least 16 bytes",
+            ));
+        }
         Ok(())
+    }
+
+    /// The database URL in force: the configured one or the embedded default.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("chat.db").display()
+            ),
+        }
+    }
+
+    /// Whether the database lives in memory only (tests).
+    pub fn in_memory_database(&self) -> bool {
+        self.database_url().contains(":memory:")
     }
 
     /// The time between pings.

@@ -8,12 +8,16 @@
 //!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
 //! - [`order`]: the [`order::Turn`] extractor that makes one socket's events run in order.
-//! - [`wire`]: helpers for Socket.IO payloads: any number of arguments, the ack envelope.
+//! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`.
+//! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
+//! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
 pub mod app;
+pub mod chat;
 pub mod config;
 pub mod order;
 pub mod serve;
+pub mod store;
 pub mod telemetry;
 pub mod wire;
 

@@ -1,8 +1,17 @@
-//! The `server` binary: loads the configuration, serves until SIGINT or SIGTERM, exits 0.
+//! The `server` binary: loads the configuration, opens storage, serves the chat until SIGINT or
+//! SIGTERM, and exits 0 after a graceful drain. `server token --user ID` prints a token.
 
 use std::process::ExitCode;
 
-use server::{Config, app, serve, telemetry};
+use anyhow::Context;
+use server::{
+    Config, app,
+    chat::{Chat, auth},
+    config::Command,
+    serve,
+    store::{Store, StoreOptions},
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,24 +28,71 @@ async fn main() -> ExitCode {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
-    match run(cfg).await {
+    let result = match &cfg.command {
+        Some(Command::Token {
+            user,
+            name,
+            ttl_secs,
+        }) => print_token(&cfg, user, name.as_deref(), *ttl_secs),
+        None => run(cfg).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(cause = %e, "server stopped");
+            tracing::error!(cause = %format!("{e:#}"), "server stopped");
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
+/// The token secret: configured, else kept in the data folder (none for an in-memory database).
+fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
+    let dir = (!cfg.in_memory_database()).then_some(cfg.data_dir.as_path());
+    auth::resolve_secret(cfg.jwt_secret.as_deref(), dir).with_context(|| {
+        format!(
+            "in data_dir: cannot keep the token secret in {}",
+            cfg.data_dir.display()
+        )
+    })
+}
+
+fn print_token(cfg: &Config, user: &str, name: Option<&str>, ttl_secs: u64) -> anyhow::Result<()> {
+    let tokens = auth::Tokens::new(&secret(cfg)?);
+    let identity = auth::Identity {
+        user_id: user.to_owned(),
+        name: name.unwrap_or(user).to_owned(),
+        guest: false,
+    };
+    println!("{}", tokens.mint(&identity, ttl_secs)?);
+    Ok(())
+}
+
 async fn run(cfg: Config) -> anyhow::Result<()> {
-    let (layer, io) = app::socket_io_builder(&cfg).build_layer();
-    io.ns("/", async |_: socketioxide::extract::SocketRef| {});
+    if cfg.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("in data_dir: cannot create {}", cfg.data_dir.display()))?;
+    }
+    let store = Store::connect(&StoreOptions {
+        url: cfg.database_url(),
+        schema: cfg.database_schema.clone(),
+        sqlite_synchronous: cfg.sqlite_synchronous.to_string(),
+        max_connections: 8,
+    })
+    .await
+    .context("in database_url: cannot open the database")?;
+    let chat = Chat::new(&cfg, store.clone(), auth::Tokens::new(&secret(&cfg)?));
+
+    let (layer, io) = app::socket_io_builder(&cfg)
+        .with_state(chat.clone())
+        .build_layer();
+    chat.register(&io);
     let readiness = app::Readiness::default();
     let router = app::router(&cfg, layer, readiness.clone(), axum::Router::new());
     let listener = serve::bind(&cfg)?;
     let shutdown = serve::shutdown_signal()?;
     println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
     serve::serve(&cfg, listener, router, io, readiness, shutdown).await?;
+    store.close().await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use axum::Router;
-use axum_server::{Handle, tls_rustls::RustlsConfig};
+use axum_server::{Handle, accept::NoDelayAcceptor, tls_rustls::RustlsConfig};
 use socketioxide::{SocketIo, adapter::Adapter};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -72,10 +72,17 @@ pub async fn serve<A: Adapter>(
         let tls = RustlsConfig::from_pem_file(cert, key)
             .await
             .map_err(ServeError::Tls)?;
-        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+        let acceptor =
+            axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+        let server = axum_server::from_tcp(listener)?
+            .acceptor(acceptor)
+            .handle(handle.clone());
         tokio::spawn(async move { server.serve(make_service).await })
     } else {
-        let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+        // Small realtime packets must not wait for Nagle's algorithm.
+        let server = axum_server::from_tcp(listener)?
+            .acceptor(NoDelayAcceptor::new())
+            .handle(handle.clone());
         tokio::spawn(async move { server.serve(make_service).await })
     };
     readiness.set(true);

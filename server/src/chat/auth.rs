@@ -1,0 +1,262 @@
+//! Who a socket is: a JWT (HS256) or, when allowed, a guest with a fresh id and its own token.
+
+use std::{
+    path::Path,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{Auth, ErrorBody, ErrorCode};
+
+/// The identity a socket acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The user id (a token's `sub`, or `guest-…`).
+    pub user_id: String,
+    /// The display name.
+    pub name: String,
+    /// Whether the server made this user up.
+    pub guest: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    name: Option<String>,
+    exp: u64,
+    #[serde(default)]
+    guest: bool,
+}
+
+/// Signs and checks tokens with one secret.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(<secret>)")
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Tokens {
+    /// Tokens signed with `secret`.
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// A token for `user`, valid for `ttl_secs`.
+    pub fn mint(
+        &self,
+        user: &Identity,
+        ttl_secs: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = Claims {
+            sub: user.user_id.clone(),
+            name: Some(user.name.clone()),
+            exp: now_secs() + ttl_secs,
+            guest: user.guest,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// The identity a valid token names.
+    pub fn verify(&self, token: &str) -> Result<Identity, ErrorBody> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                        "token signature is invalid"
+                    }
+                    _ => "token is invalid",
+                };
+                ErrorBody::new(ErrorCode::Unauthorized, why)
+            })?;
+        let claims = data.claims;
+        if claims.sub.is_empty() || claims.sub.len() > 128 {
+            return Err(ErrorBody::new(
+                ErrorCode::Unauthorized,
+                "token subject is invalid",
+            ));
+        }
+        let name = claims
+            .name
+            .filter(|n| valid_name(n).is_ok())
+            .unwrap_or_else(|| claims.sub.clone());
+        Ok(Identity {
+            user_id: claims.sub,
+            name,
+            guest: claims.guest,
+        })
+    }
+}
+
+/// The secret in force: configured, else kept in `jwt-secret` in the data folder (created on
+/// first start), else (no data folder, as with an in-memory database) a random one.
+pub fn resolve_secret(
+    configured: Option<&str>,
+    data_dir: Option<&Path>,
+) -> std::io::Result<Vec<u8>> {
+    if let Some(secret) = configured {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let Some(dir) = data_dir else {
+        return Ok(random_secret().into_bytes());
+    };
+    let path = dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 16 => Ok(s.trim().as_bytes().to_vec()),
+        _ => {
+            std::fs::create_dir_all(dir)?;
+            let secret = random_secret();
+            write_private(&path, &secret)?;
+            Ok(secret.into_bytes())
+        }
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn random_secret() -> String {
+    (0..4)
+        .map(|_| format!("{:016x}", rand::random::<u64>()))
+        .collect()
+}
+
+/// A display name: 1 to 64 characters after trimming, no control characters.
+pub fn valid_name(name: &str) -> Result<String, ErrorBody> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "name must be 1 to 64 characters without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A new random id with a prefix, in lowercase base-36.
+pub fn new_id(prefix: &str, len: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut id = String::with_capacity(prefix.len() + len);
+    id.push_str(prefix);
+    for _ in 0..len {
+        id.push(char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]));
+    }
+    id
+}
+
+/// Decides who a connecting socket is. A guest gets a new id and a token for it.
+pub fn authenticate(
+    auth: &Auth,
+    tokens: &Tokens,
+    allow_guests: bool,
+) -> Result<Identity, ErrorBody> {
+    if let Some(token) = &auth.token {
+        return tokens.verify(token);
+    }
+    if !allow_guests {
+        return Err(ErrorBody::new(
+            ErrorCode::Unauthorized,
+            "a token is required",
+        ));
+    }
+    let Some(name) = &auth.name else {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "give a token or a name",
+        ));
+    };
+    Ok(Identity {
+        user_id: new_id("guest-", 12),
+        name: valid_name(name)?,
+        guest: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> Identity {
+        Identity {
+            user_id: "alice".into(),
+            name: "Alice".into(),
+            guest: false,
+        }
+    }
+
+    #[test]
+    fn a_minted_token_names_its_user_and_another_secret_refuses_it() {
+        let tokens = Tokens::new(b"0123456789abcdef0123");
+        let token = tokens.mint(&alice(), 60).expect("mint");
+        assert_eq!(tokens.verify(&token), Ok(alice()));
+        let other = Tokens::new(b"another-secret-of-20b");
+        let err = other.verify(&token).expect_err("wrong secret");
+        assert_eq!(err.code, ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let tokens = Tokens::new(b"0123456789abcdef0123");
+        let claims = Claims {
+            sub: "alice".into(),
+            name: None,
+            exp: now_secs() - 10,
+            guest: false,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
+            .expect("encode");
+        let err = tokens.verify(&token).expect_err("expired");
+        assert_eq!(err.message, "token expired");
+    }
+
+    #[test]
+    fn guests_need_a_sane_name_and_get_fresh_ids() {
+        let tokens = Tokens::new(b"0123456789abcdef0123");
+        let auth = |name: &str| Auth {
+            name: Some(name.into()),
+            ..Auth::default()
+        };
+        let a = authenticate(&auth(" Ada "), &tokens, true).expect("guest");
+        let b = authenticate(&auth("Ada"), &tokens, true).expect("guest");
+        assert_eq!(a.name, "Ada");
+        assert_ne!(a.user_id, b.user_id);
+        assert!(authenticate(&auth(""), &tokens, true).is_err());
+        assert!(authenticate(&auth(&"x".repeat(65)), &tokens, true).is_err());
+        let refused = authenticate(&auth("Ada"), &tokens, false).expect_err("guests off");
+        assert_eq!(refused.code, ErrorCode::Unauthorized);
+    }
+}

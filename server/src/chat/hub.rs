@@ -1,0 +1,442 @@
+//! One task per active room: it stores messages (getting their `seq`), and delivers them to the
+//! room's sockets in `seq` order, each exactly once.
+//!
+//! Delivery is per socket, not a socketioxide broadcast, because a broadcast cannot tell which
+//! socket refused a packet. socketioxide refuses an emit once `max_buffer_size` packets wait for a
+//! socket; a refused socket is marked *lagging*: live messages skip it, its position (`cursor`)
+//! stays, and on each tick the hub replays what it missed in `messages` batches (from a ring of
+//! recent messages, else from storage) until it is level again. Nothing is dropped, a slow socket
+//! never holds up the room, and what waits for it is bounded.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use socketioxide::{SendError, SocketError, extract::SocketRef, socket::Sid};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::{
+    store::{Appended, NewMessage, Store, StoredMessage},
+    wire::{ErrorBody, ErrorCode, Message, MessageBatch},
+};
+
+/// Largest number of sends stored in one transaction.
+const MAX_BATCH: usize = 256;
+/// Messages per replay packet.
+const PAGE: usize = 100;
+/// Recent messages kept in memory for replays.
+const RING: usize = 1024;
+/// How often lagging sockets are retried.
+const TICK: Duration = Duration::from_millis(25);
+
+/// The room name in socketioxide's adapter that a subscribed socket joins (for typing, presence,
+/// edits and other broadcasts that carry no `seq`).
+pub fn room_key(room: &str) -> String {
+    format!("r:{room}")
+}
+
+enum Cmd {
+    Send {
+        message: NewMessage,
+        reply: oneshot::Sender<Result<Appended, ErrorBody>>,
+    },
+    Subscribe {
+        socket: SocketRef,
+        since: Option<i64>,
+        reply: oneshot::Sender<i64>,
+    },
+    Unsubscribe {
+        sid: Sid,
+    },
+    Replace {
+        message: Arc<Message>,
+    },
+}
+
+/// A handle on a room's task.
+#[derive(Clone, Debug)]
+pub struct Hub {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+fn gone() -> ErrorBody {
+    ErrorBody::new(ErrorCode::Internal, "the room is unavailable")
+}
+
+impl Hub {
+    /// Stores a message and delivers it; resolves once it is durable.
+    pub async fn send(&self, message: NewMessage) -> Result<Appended, ErrorBody> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Send { message, reply })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Queues a message without waiting; the order of `enqueue` calls is the order of storage.
+    /// The returned receiver resolves once it is durable.
+    pub fn enqueue(&self, message: NewMessage) -> oneshot::Receiver<Result<Appended, ErrorBody>> {
+        let (reply, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(Cmd::Send { reply, .. })) =
+            self.tx.send(Cmd::Send { message, reply })
+        {
+            reply.send(Err(gone())).ok();
+        }
+        rx
+    }
+
+    /// Starts delivering the room to `socket`: from after `since` (replayed), else from now.
+    /// Returns the room's last `seq`.
+    pub async fn subscribe(&self, socket: SocketRef, since: Option<i64>) -> Result<i64, ErrorBody> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Subscribe {
+                socket,
+                since,
+                reply,
+            })
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Stops delivering to a socket.
+    pub fn unsubscribe(&self, sid: Sid) {
+        self.tx.send(Cmd::Unsubscribe { sid }).ok();
+    }
+
+    /// Updates a message kept for replays (after an edit or a delete).
+    pub fn replace(&self, message: Arc<Message>) {
+        self.tx.send(Cmd::Replace { message }).ok();
+    }
+}
+
+/// Every room's hub, started on first use.
+#[derive(Debug)]
+pub struct Hubs {
+    store: Store,
+    hubs: Mutex<HashMap<String, Hub>>,
+}
+
+impl Hubs {
+    /// No hub yet.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            hubs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The hub of `room` (which must exist in storage).
+    pub async fn get(&self, room: &str) -> Result<Hub, ErrorBody> {
+        if let Some(hub) = self.lock().get(room) {
+            return Ok(hub.clone());
+        }
+        let last_seq = match self.store.room(room).await {
+            Ok(Some(r)) => r.last_seq,
+            Ok(None) => return Err(ErrorBody::new(ErrorCode::NotFound, "no such room")),
+            Err(e) => {
+                warn!(cause = %e, room, "cannot load room");
+                return Err(ErrorBody::new(ErrorCode::Internal, "storage failed"));
+            }
+        };
+        let mut hubs = self.lock();
+        // Another task may have started it while we read the room.
+        if let Some(hub) = hubs.get(room) {
+            return Ok(hub.clone());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let hub = Hub { tx };
+        let task = RoomTask {
+            room: room.to_owned(),
+            store: self.store.clone(),
+            last_seq,
+            subs: HashMap::new(),
+            ring: VecDeque::with_capacity(RING),
+        };
+        tokio::spawn(task.run(rx));
+        hubs.insert(room.to_owned(), hub.clone());
+        Ok(hub)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Hub>> {
+        self.hubs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Sub {
+    socket: SocketRef,
+    /// The last `seq` this socket has been given.
+    cursor: i64,
+    /// Live delivery is suspended until replays bring `cursor` level with the room.
+    lagging: bool,
+}
+
+struct RoomTask {
+    room: String,
+    store: Store,
+    last_seq: i64,
+    subs: HashMap<Sid, Sub>,
+    ring: VecDeque<Arc<Message>>,
+}
+
+/// What happened to one emit.
+enum Delivery {
+    Sent,
+    Full,
+    Closed,
+}
+
+fn deliver<T: serde::Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Delivery {
+    match socket.emit(event, data) {
+        Ok(()) => Delivery::Sent,
+        Err(SendError::Socket(SocketError::InternalChannelFull)) => Delivery::Full,
+        Err(SendError::Socket(SocketError::Closed)) => Delivery::Closed,
+        Err(SendError::Serialize(e)) => {
+            warn!(cause = %e, "cannot serialize a message");
+            Delivery::Sent
+        }
+    }
+}
+
+/// The wire form of a stored message.
+pub fn to_wire(m: &StoredMessage) -> Message {
+    Message {
+        room: m.room.clone(),
+        id: m.id.clone(),
+        seq: m.seq,
+        user_id: m.user_id.clone(),
+        name: m.user_name.clone(),
+        text: m.text.clone(),
+        ts: m.ts,
+        client_id: m.client_id.clone(),
+        edited_ts: m.edited_ts,
+        deleted: m.deleted,
+        status: (m.status != "done").then(|| m.status.clone()),
+        meta: m.meta.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+    }
+}
+
+impl RoomTask {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pending: Option<Cmd> = None;
+        loop {
+            let cmd = match pending.take() {
+                Some(cmd) => cmd,
+                None => {
+                    let lagging = self.subs.values().any(|s| s.lagging);
+                    tokio::select! {
+                        cmd = rx.recv() => match cmd {
+                            Some(cmd) => cmd,
+                            None => break,
+                        },
+                        _ = tick.tick(), if lagging => {
+                            self.catch_up_all().await;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match cmd {
+                Cmd::Send { message, reply } => {
+                    let mut batch = vec![(message, reply)];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(Cmd::Send { message, reply }) => batch.push((message, reply)),
+                            Ok(other) => {
+                                pending = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.store_and_deliver(batch).await;
+                }
+                Cmd::Subscribe {
+                    socket,
+                    since,
+                    reply,
+                } => {
+                    let sid = socket.id;
+                    self.subscribe(socket, since);
+                    reply.send(self.last_seq).ok();
+                    self.catch_up(sid).await;
+                }
+                Cmd::Unsubscribe { sid } => {
+                    self.subs.remove(&sid);
+                }
+                Cmd::Replace { message } => {
+                    if let Some(slot) = self.ring.iter_mut().find(|m| m.id == message.id) {
+                        *slot = message;
+                    }
+                }
+            }
+        }
+        debug!(room = self.room, "room task stopped");
+    }
+
+    async fn store_and_deliver(
+        &mut self,
+        batch: Vec<(NewMessage, oneshot::Sender<Result<Appended, ErrorBody>>)>,
+    ) {
+        let messages: Vec<NewMessage> = batch.iter().map(|(m, _)| m.clone()).collect();
+        match self.store.append(&self.room, &messages).await {
+            Ok(results) => {
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    if let Appended::New(stored) = &result {
+                        self.publish(Arc::new(to_wire(stored)));
+                    }
+                    reply.send(Ok(result)).ok();
+                }
+            }
+            Err(e) => {
+                warn!(cause = %e, room = self.room, "cannot store messages");
+                // The seq in storage may have moved if another process wrote: reload it.
+                if let Ok(Some(room)) = self.store.room(&self.room).await {
+                    self.last_seq = self.last_seq.max(room.last_seq);
+                }
+                for (_, reply) in batch {
+                    reply
+                        .send(Err(ErrorBody::new(
+                            ErrorCode::Internal,
+                            "the message could not be stored",
+                        )))
+                        .ok();
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, message: Arc<Message>) {
+        let seq = message.seq;
+        self.last_seq = self.last_seq.max(seq);
+        if self.ring.len() == RING {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(message.clone());
+        let mut closed = Vec::new();
+        for (sid, sub) in &mut self.subs {
+            if sub.lagging || sub.cursor >= seq {
+                continue;
+            }
+            if sub.cursor != seq - 1 {
+                // A gap (another process stored in between): replay fills it in order.
+                sub.lagging = true;
+                continue;
+            }
+            match deliver(&sub.socket, "message", &*message) {
+                Delivery::Sent => sub.cursor = seq,
+                Delivery::Full => {
+                    debug!(room = self.room, sid = %sid, seq, "slow reader: replaying from here");
+                    sub.lagging = true;
+                }
+                Delivery::Closed => closed.push(*sid),
+            }
+        }
+        for sid in closed {
+            self.subs.remove(&sid);
+        }
+    }
+
+    fn subscribe(&mut self, socket: SocketRef, since: Option<i64>) {
+        let sid = socket.id;
+        let cursor = since.map(|s| s.clamp(0, self.last_seq));
+        socket.join(room_key(&self.room));
+        match self.subs.get_mut(&sid) {
+            Some(sub) => {
+                if let Some(cursor) = cursor
+                    && cursor < sub.cursor
+                {
+                    sub.cursor = cursor;
+                    sub.lagging = true;
+                }
+            }
+            None => {
+                let cursor = cursor.unwrap_or(self.last_seq);
+                self.subs.insert(
+                    sid,
+                    Sub {
+                        socket,
+                        cursor,
+                        lagging: cursor < self.last_seq,
+                    },
+                );
+            }
+        }
+    }
+
+    async fn catch_up_all(&mut self) {
+        let lagging: Vec<Sid> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.lagging)
+            .map(|(sid, _)| *sid)
+            .collect();
+        for sid in lagging {
+            self.catch_up(sid).await;
+        }
+    }
+
+    /// Replays pages to one lagging socket until it is level or its queue is full again.
+    async fn catch_up(&mut self, sid: Sid) {
+        loop {
+            let Some(sub) = self.subs.get(&sid) else {
+                return;
+            };
+            if !sub.lagging {
+                return;
+            }
+            let from = sub.cursor;
+            if from >= self.last_seq {
+                if let Some(sub) = self.subs.get_mut(&sid) {
+                    sub.lagging = false;
+                }
+                return;
+            }
+            let page = match self.page_after(from).await {
+                Some(page) if !page.is_empty() => page,
+                _ => return,
+            };
+            let Some(sub) = self.subs.get_mut(&sid) else {
+                return;
+            };
+            let batch = MessageBatch {
+                room: &self.room,
+                messages: &page,
+            };
+            match deliver(&sub.socket, "messages", &batch) {
+                Delivery::Sent => {
+                    sub.cursor = page.last().map_or(from, |m| m.seq);
+                }
+                Delivery::Full => return,
+                Delivery::Closed => {
+                    self.subs.remove(&sid);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Up to a page of messages after `seq`: from the ring when it reaches back far enough.
+    async fn page_after(&self, seq: i64) -> Option<Vec<Arc<Message>>> {
+        if self.ring.front().is_some_and(|m| m.seq <= seq + 1) {
+            let start = self.ring.partition_point(|m| m.seq <= seq);
+            return Some(self.ring.iter().skip(start).take(PAGE).cloned().collect());
+        }
+        match self
+            .store
+            .history(&self.room, None, Some(seq), PAGE as i64)
+            .await
+        {
+            Ok(rows) => Some(rows.iter().map(|m| Arc::new(to_wire(m))).collect()),
+            Err(e) => {
+                warn!(cause = %e, room = self.room, "cannot read messages to replay");
+                None
+            }
+        }
+    }
+}
