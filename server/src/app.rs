@@ -95,6 +95,17 @@ pub fn router<A: Adapter>(
     router
 }
 
+/// Serves the demo page's files at `/`, if the folder exists.
+pub fn static_files(dir: &std::path::Path) -> Router {
+    if !dir.is_dir() {
+        tracing::warn!(dir = %dir.display(), "no demo page: build it with `npm run build` in web-client/");
+        return Router::new();
+    }
+    Router::new().fallback_service(
+        tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+    )
+}
+
 /// Compress bodies of known size above the threshold; never a protocol switch (WebSocket).
 fn compressible(min_bytes: u64) -> impl Predicate {
     SizeAbove::new(min_bytes)

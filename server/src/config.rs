@@ -104,6 +104,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Folder of the demo page served at `/` (built by `npm run build` in web-client/).
+    #[arg(long, env = "CHAT_STATIC_DIR", default_value = "web-client/dist")]
+    pub static_dir: PathBuf,
+
     /// Folder for the embedded database and the generated token secret.
     #[arg(long, env = "CHAT_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,

@@ -88,7 +88,12 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .build_layer();
     chat.register(&io);
     let readiness = app::Readiness::default();
-    let router = app::router(&cfg, layer, readiness.clone(), axum::Router::new());
+    let router = app::router(
+        &cfg,
+        layer,
+        readiness.clone(),
+        app::static_files(&cfg.static_dir),
+    );
     let listener = serve::bind(&cfg)?;
     let shutdown = serve::shutdown_signal()?;
     println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
