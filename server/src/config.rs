@@ -88,8 +88,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_PAYLOAD_BYTES", default_value_t = 1_000_000)]
     pub max_payload_bytes: u64,
 
-    /// Packets that may wait for one slow client before emits to it are refused.
-    #[arg(long, env = "CHAT_MAX_BUFFER_SIZE", default_value_t = 128)]
+    /// Packets that may wait for one slow client before emits to it are refused (the chat then
+    /// replays what that client missed from storage as it catches up).
+    #[arg(long, env = "CHAT_MAX_BUFFER_SIZE", default_value_t = 1024)]
     pub max_buffer_size: usize,
 
     /// Long-polling responses larger than this are compressed (gzip or brotli), in bytes.
@@ -153,6 +154,75 @@ pub struct Config {
     /// How long a `typing` notice lasts unless repeated, in milliseconds.
     #[arg(long, env = "CHAT_TYPING_TIMEOUT_MS", default_value_t = 5_000)]
     pub typing_timeout_ms: u64,
+
+    /// The bot's display name; its user id is `bot`.
+    #[arg(long, env = "CHAT_BOT_NAME", default_value = "Assistant")]
+    pub bot_name: String,
+
+    /// Base URL of an OpenAI-compatible API (OpenAI, Ollama's `/v1`, llama.cpp, vLLM). Without
+    /// it the embedded offline bot answers.
+    #[arg(long, env = "CHAT_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+
+    /// Model name sent upstream.
+    #[arg(long, env = "CHAT_LLM_MODEL", default_value = "gpt-4o-mini")]
+    pub llm_model: String,
+
+    /// API key sent as a bearer token (never logged).
+    #[arg(long, env = "CHAT_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+
+    /// File holding the API key (first line), instead of --llm-api-key.
+    #[arg(long, env = "CHAT_LLM_API_KEY_FILE")]
+    pub llm_api_key_file: Option<PathBuf>,
+
+    /// Time allowed to connect upstream, in milliseconds.
+    #[arg(long, env = "CHAT_LLM_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub llm_connect_timeout_ms: u64,
+
+    /// Time allowed until the first token, in milliseconds.
+    #[arg(
+        long,
+        env = "CHAT_LLM_FIRST_TOKEN_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub llm_first_token_timeout_ms: u64,
+
+    /// Longest silence allowed between tokens, in milliseconds.
+    #[arg(long, env = "CHAT_LLM_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub llm_idle_timeout_ms: u64,
+
+    /// System prompt put before the room's messages.
+    #[arg(
+        long,
+        env = "CHAT_BOT_SYSTEM_PROMPT",
+        default_value = "You are a helpful assistant in a group chat. Answer briefly and clearly."
+    )]
+    pub bot_system_prompt: String,
+
+    /// Characters of recent room messages sent as context (newest kept).
+    #[arg(long, env = "CHAT_BOT_CONTEXT_CHARS", default_value_t = 8_000)]
+    pub bot_context_chars: usize,
+
+    /// Deltas are merged for at most this long, in milliseconds.
+    #[arg(long, env = "CHAT_BOT_COALESCE_MS", default_value_t = 30)]
+    pub bot_coalesce_ms: u64,
+
+    /// Deltas are merged until this many bytes wait.
+    #[arg(long, env = "CHAT_BOT_COALESCE_BYTES", default_value_t = 64)]
+    pub bot_coalesce_bytes: usize,
+
+    /// Requests that may wait per room behind the running reply.
+    #[arg(long, env = "CHAT_BOT_QUEUE_LIMIT", default_value_t = 5)]
+    pub bot_queue_limit: usize,
+
+    /// Requests one user may have waiting or running.
+    #[arg(long, env = "CHAT_BOT_MAX_INFLIGHT", default_value_t = 2)]
+    pub bot_max_inflight: usize,
+
+    /// Tokens one user may spend per minute (usage reported upstream, else text length / 4).
+    #[arg(long, env = "CHAT_BOT_TOKENS_PER_MINUTE", default_value_t = 20_000)]
+    pub bot_tokens_per_minute: u64,
 
     /// Which logs to write, in `tracing` filter syntax (for example `debug` or `server=trace`).
     #[arg(
@@ -389,6 +459,16 @@ impl Config {
             ("rate_limit_burst", u64::from(self.rate_limit_burst)),
             ("typing_timeout_ms", self.typing_timeout_ms),
             ("guest_token_ttl_secs", self.guest_token_ttl_secs),
+            ("llm_connect_timeout_ms", self.llm_connect_timeout_ms),
+            (
+                "llm_first_token_timeout_ms",
+                self.llm_first_token_timeout_ms,
+            ),
+            ("llm_idle_timeout_ms", self.llm_idle_timeout_ms),
+            ("bot_context_chars", self.bot_context_chars as u64),
+            ("bot_coalesce_bytes", self.bot_coalesce_bytes as u64),
+            ("bot_max_inflight", self.bot_max_inflight as u64),
+            ("bot_tokens_per_minute", self.bot_tokens_per_minute),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -450,6 +530,29 @@ impl Config {
                 "use 1-63 letters, digits or _",
             ));
         }
+        if let Some(url) = &self.llm_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::invalid(
+                "llm_base_url",
+                "must be an http(s) URL",
+            ));
+        }
+        if self.llm_api_key.is_some() && self.llm_api_key_file.is_some() {
+            return Err(ConfigError::invalid(
+                "llm_api_key",
+                "give --llm-api-key or --llm-api-key-file, not both",
+            ));
+        }
+        if let Some(path) = &self.llm_api_key_file
+            && !path.is_file()
+        {
+            return Err(ConfigError::invalid(
+                "llm_api_key_file",
+                format!("no such file: {}", path.display()),
+            ));
+        }
+        auth_name_ok(&self.bot_name).map_err(|m| ConfigError::invalid("bot_name", m))?;
         if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err(ConfigError::invalid(
                 "jwt_secret",
@@ -515,6 +618,14 @@ impl Default for Config {
             .and_then(|m| Self::from_arg_matches(&m).ok())
             .unwrap_or_else(|| unreachable!("the built-in defaults always parse"))
     }
+}
+
+fn auth_name_ok(name: &str) -> Result<(), &'static str> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 64 || name.chars().any(char::is_control) {
+        return Err("must be 1 to 64 characters without control characters");
+    }
+    Ok(())
 }
 
 /// Finds which key makes the merged document fail to deserialize, so the error can name it.

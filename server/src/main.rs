@@ -1,11 +1,16 @@
 //! The `server` binary: loads the configuration, opens storage, serves the chat until SIGINT or
 //! SIGTERM, and exits 0 after a graceful drain. `server token --user ID` prints a token.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use server::{
     Config, app,
+    bot::{
+        backend::Backend,
+        embedded::Embedded,
+        openai::{OpenAi, OpenAiConfig},
+    },
     chat::{Chat, auth},
     config::Command,
     serve,
@@ -68,6 +73,39 @@ fn print_token(cfg: &Config, user: &str, name: Option<&str>, ttl_secs: u64) -> a
     Ok(())
 }
 
+/// The model behind the bot: an OpenAI-compatible API when configured, else the embedded bot.
+fn backend(cfg: &Config) -> anyhow::Result<Arc<dyn Backend>> {
+    let Some(base_url) = &cfg.llm_base_url else {
+        return Ok(Arc::new(Embedded::new(cfg.bot_name.trim())));
+    };
+    let api_key = match (&cfg.llm_api_key, &cfg.llm_api_key_file) {
+        (Some(key), _) => Some(key.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("in llm_api_key_file: cannot read {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    serve::ensure_crypto_provider();
+    let config = OpenAiConfig {
+        base_url: base_url.clone(),
+        model: cfg.llm_model.clone(),
+        api_key,
+        first_token_timeout: Duration::from_millis(cfg.llm_first_token_timeout_ms),
+        idle_timeout: Duration::from_millis(cfg.llm_idle_timeout_ms),
+    };
+    tracing::info!(base_url = %base_url, model = %cfg.llm_model, "bot answers with an OpenAI-compatible model");
+    Ok(Arc::new(OpenAi::new(
+        config,
+        Duration::from_millis(cfg.llm_connect_timeout_ms),
+    )?))
+}
+
 async fn run(cfg: Config) -> anyhow::Result<()> {
     if cfg.database_url.is_none() {
         std::fs::create_dir_all(&cfg.data_dir)
@@ -81,7 +119,16 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     })
     .await
     .context("in database_url: cannot open the database")?;
-    let chat = Chat::new(&cfg, store.clone(), auth::Tokens::new(&secret(&cfg)?));
+    store
+        .upsert_user(server::bot::BOT_ID, cfg.bot_name.trim(), false, 0)
+        .await
+        .context("in database_url: cannot record the bot user")?;
+    let chat = Chat::new(
+        &cfg,
+        store.clone(),
+        auth::Tokens::new(&secret(&cfg)?),
+        backend(&cfg)?,
+    );
 
     let (layer, io) = app::socket_io_builder(&cfg)
         .with_state(chat.clone())
@@ -94,8 +141,25 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         readiness.clone(),
         app::static_files(&cfg.static_dir),
     );
+    let ended = store
+        .end_interrupted(&server::bot::Bot::interrupted_meta())
+        .await
+        .context("in database_url: cannot end interrupted replies")?;
+    if ended > 0 {
+        tracing::warn!(
+            replies = ended,
+            "ended bot replies interrupted by the last stop"
+        );
+    }
     let listener = serve::bind(&cfg)?;
-    let shutdown = serve::shutdown_signal()?;
+    let signal = serve::shutdown_signal()?;
+    let bot = chat.bot.clone();
+    let bot_deadline = cfg.shutdown_timeout() / 3;
+    // Running replies end (and are stored) before the sockets are closed.
+    let shutdown = async move {
+        signal.await;
+        bot.stop(bot_deadline).await;
+    };
     println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
     serve::serve(&cfg, listener, router, io, readiness, shutdown).await?;
     store.close().await;

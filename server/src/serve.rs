@@ -131,7 +131,7 @@ fn flatten(res: Result<io::Result<()>, tokio::task::JoinError>) -> Result<(), Se
 }
 
 /// rustls needs one process-wide crypto provider; we ship `ring`.
-fn ensure_crypto_provider() {
+pub fn ensure_crypto_provider() {
     // An Err only means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -191,7 +191,14 @@ impl Store {
         sqlx::any::install_default_drivers();
         let is_sqlite = opts.url.starts_with("sqlite:");
         let in_memory = is_sqlite && opts.url.contains(":memory:");
-        let connect = AnyConnectOptions::from_str(&opts.url)?;
+        // A SQLite file is created on first use, as users of an embedded database expect.
+        let url = if is_sqlite && !in_memory && !opts.url.contains("mode=") {
+            let sep = if opts.url.contains('?') { '&' } else { '?' };
+            format!("{}{sep}mode=rwc", opts.url)
+        } else {
+            opts.url.clone()
+        };
+        let connect = AnyConnectOptions::from_str(&url)?;
         if let (false, Some(schema)) = (is_sqlite, &opts.schema) {
             let mut conn = AnyConnection::connect_with(&connect).await?;
             sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
@@ -624,6 +631,36 @@ impl Store {
         message.edited_ts = Some(ts);
         tx.commit().await?;
         Ok(message)
+    }
+
+    /// The message a user sent with `client_id` in a room, if any.
+    pub async fn by_client_id(
+        &self,
+        room: &str,
+        user: &str,
+        client_id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND user_id = $2 AND client_id = $3"
+        ))
+        .bind(room)
+        .bind(user)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| message_from_row(&r)).transpose()
+    }
+
+    /// Ends every reply left streaming by a server that stopped without finishing it; their
+    /// text so far is kept. Returns how many there were.
+    pub async fn end_interrupted(&self, meta: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE messages SET status = 'done', meta = $1 WHERE status = 'streaming'",
+        )
+        .bind(meta)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Writes the final text of a streamed message (a bot reply) with its metadata.

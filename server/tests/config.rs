@@ -110,7 +110,7 @@ fn defaults() {
     assert_eq!(cfg.port, 3000);
     assert_eq!(cfg.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_eq!(cfg.backlog, 4096);
-    assert_eq!(cfg.max_buffer_size, 128);
+    assert_eq!(cfg.max_buffer_size, 1024);
     assert_eq!(cfg.compression_min_bytes, 1024);
     assert_eq!(cfg.shutdown_timeout_ms, 10_000);
     assert!(cfg.cors_origin.is_empty());

@@ -39,7 +39,12 @@ export function startServer(kind = 'conformance', args = [], { timeout = 10000, 
   if (!existsSync(bin)) {
     return Promise.reject(new Error(`binary not found: ${bin} — ${BUILD_HINT} (or set ${kind === 'server' ? 'SERVER_BIN' : 'CONFORMANCE_BIN'})`));
   }
-  const proc = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...args], {
+  // The real server keeps its data in ./data by default: tests that don't choose a database
+  // get an in-memory one, so no run leaves files behind.
+  const storage = kind === 'server' && !args.some((a) => a === '--database-url' || a === '--data-dir')
+    ? ['--database-url', 'sqlite::memory:']
+    : [];
+  const proc = spawn(bin, ['--host', '127.0.0.1', '--port', '0', ...storage, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env },
   });

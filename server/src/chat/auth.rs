@@ -95,7 +95,8 @@ impl Tokens {
                 ErrorBody::new(ErrorCode::Unauthorized, why)
             })?;
         let claims = data.claims;
-        if claims.sub.is_empty() || claims.sub.len() > 128 {
+        // `bot` is the chatbot's id: no token may speak as it.
+        if claims.sub.is_empty() || claims.sub.len() > 128 || claims.sub == "bot" {
             return Err(ErrorBody::new(
                 ErrorCode::Unauthorized,
                 "token subject is invalid",

@@ -7,18 +7,21 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use socketioxide::{
     SocketIo,
-    extract::{AckSender, Extension, SocketRef, State, TryData},
+    extract::{Extension, SocketRef, State, TryData},
 };
 use tracing::{Instrument, debug, info_span};
 
 use super::{Chat, Conn, auth, hub, store_error, user_room};
 use crate::{
+    ack::Ack,
+    bot::BOT_ID,
     order::Turn,
     store::{Appended, NewMessage, RoomView},
     wire::{
-        AddMember, Auth, CreateRoom, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode,
-        History, HistoryQuery, JoinRoom, Joined, Left, Online, ReadAck, ReadIn, ReadMark, ReadOut,
-        Reply, RoomInfo, RoomOnly, SendMessage, Sent, Session, TypingIn, TypingOut,
+        AddMember, Auth, CancelReply, CreateRoom, DeleteMessage, EditMessage, Empty, ErrorBody,
+        ErrorCode, History, HistoryQuery, JoinRoom, Joined, Left, Online, ReadAck, ReadIn,
+        ReadMark, ReadOut, Reply, RoomInfo, RoomOnly, SendMessage, Sent, Session, TypingIn,
+        TypingOut,
     },
 };
 
@@ -31,11 +34,11 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn answer<T: Serialize>(ack: AckSender, result: Answer<T>) {
+async fn answer<T: Serialize>(ack: Ack, result: Answer<T>) {
     if let Err(e) = &result {
         debug!(code = e.code.as_str(), message = %e.message, "refused");
     }
-    ack.send(&Reply::from(result)).ok();
+    ack.send(&Reply::from(result)).await;
 }
 
 fn bad_payload(e: impl std::fmt::Display) -> ErrorBody {
@@ -131,6 +134,8 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
         s.on("presence", presence);
         s.on("typing", typing);
         s.on("read", read);
+        s.on("cancel", cancel);
+        s.on("bot:open", open_bot_room);
         s.on_disconnect(on_disconnect);
 
         match chat.store.member_rooms(&id.user_id).await {
@@ -174,8 +179,10 @@ async fn visible_room(chat: &Chat, user: &str, room: &str) -> Answer<RoomView> {
         .await
         .map_err(store_error)?;
     if found.private && !member {
-        // Private rooms are invisible to non-members.
-        return Err(ErrorBody::new(ErrorCode::NotFound, "no such room"));
+        return Err(ErrorBody::new(
+            ErrorCode::Forbidden,
+            "private room: ask a member to add you",
+        ));
     }
     let read_seq = if member {
         chat.store
@@ -233,18 +240,14 @@ async fn subscribe_user(
     }
 }
 
-async fn list_rooms(
-    State(chat): State<Chat>,
-    Extension(conn): Extension<Arc<Conn>>,
-    ack: AckSender,
-) {
+async fn list_rooms(State(chat): State<Chat>, Extension(conn): Extension<Arc<Conn>>, ack: Ack) {
     let result = chat
         .store
         .rooms_for(&conn.identity.user_id)
         .await
         .map(|rooms| rooms.iter().map(room_info).collect::<Vec<_>>())
         .map_err(store_error);
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 fn slug(name: &str) -> String {
@@ -273,7 +276,7 @@ async fn create_room(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<CreateRoom>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -290,7 +293,7 @@ async fn create_room(
         Ok(room_info(&view))
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn join_room(
@@ -299,7 +302,7 @@ async fn join_room(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<JoinRoom>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -340,7 +343,7 @@ async fn join_room(
         })
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn leave_room(
@@ -349,7 +352,7 @@ async fn leave_room(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<RoomOnly>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -376,7 +379,7 @@ async fn leave_room(
         Ok(Empty {})
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn add_member(
@@ -385,7 +388,7 @@ async fn add_member(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<AddMember>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -404,13 +407,16 @@ async fn add_member(
             .add_member(&payload.room, &payload.user, now_ms())
             .await
             .map_err(store_error)?;
+        if payload.user == BOT_ID {
+            chat.bot.joined(&payload.room, false);
+        }
         if added {
             subscribe_user(&chat, &s, &payload.user, &payload.room, None).await;
         }
         Ok(Empty {})
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 fn check_text(chat: &Chat, text: &str) -> Answer<()> {
@@ -432,7 +438,7 @@ async fn send(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<SendMessage>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -443,10 +449,35 @@ async fn send(
                 "clientId must be 1 to 64 characters",
             ));
         }
-        chat.check_rate(&conn.identity.user_id)?;
         turn.wait().await;
+        // After the turn, so the allowance is spent in the order the messages were sent.
+        chat.check_rate(&conn.identity.user_id)?;
         require_member(&chat, &conn, &payload.room).await?;
         let hub = chat.hubs.get(&payload.room).await?;
+        // A request for the bot is admitted (or refused) before anything is stored.
+        let admission = if chat.bot.addressed(&payload.room, &payload.text).await {
+            match chat.bot.admit(&payload.room, &conn.identity.user_id) {
+                Ok(admission) => Some(admission),
+                Err(refused) => {
+                    // A resend of a message already stored gets its first ack, not a refusal.
+                    let user = &conn.identity.user_id;
+                    return match chat
+                        .store
+                        .by_client_id(&payload.room, user, &payload.client_id)
+                        .await
+                    {
+                        Ok(Some(m)) => Ok(Sent {
+                            id: m.id,
+                            seq: m.seq,
+                            ts: m.ts,
+                        }),
+                        _ => Err(refused),
+                    };
+                }
+            }
+        } else {
+            None
+        };
         let stored = hub.enqueue(NewMessage {
             id: auth::new_id("m_", 16),
             user_id: conn.identity.user_id.clone(),
@@ -476,6 +507,9 @@ async fn send(
         let m = match &appended {
             Appended::New(m) | Appended::Duplicate(m) => m,
         };
+        if let (Some(admission), Appended::New(m)) = (admission, &appended) {
+            chat.bot.submit(admission, m.id.clone()).await;
+        }
         Ok(Sent {
             id: m.id.clone(),
             seq: m.seq,
@@ -483,7 +517,7 @@ async fn send(
         })
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn edit(
@@ -492,7 +526,7 @@ async fn edit(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<EditMessage>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -519,7 +553,7 @@ async fn edit(
         Ok((*message).clone())
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn delete(
@@ -528,7 +562,7 @@ async fn delete(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<DeleteMessage>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -548,14 +582,14 @@ async fn delete(
         Ok((*message).clone())
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn history(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<HistoryQuery>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let q = payload.map_err(bad_payload)?;
@@ -578,14 +612,14 @@ async fn history(
         })
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn presence(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<RoomOnly>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -595,7 +629,7 @@ async fn presence(
         })
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn typing(
@@ -604,7 +638,7 @@ async fn typing(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<TypingIn>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -645,7 +679,7 @@ async fn typing(
         Ok(Empty {})
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
 }
 
 async fn read(
@@ -654,7 +688,7 @@ async fn read(
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<ReadIn>,
-    ack: AckSender,
+    ack: Ack,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -688,5 +722,60 @@ async fn read(
         Ok(ReadAck { seq })
     }
     .await;
-    answer(ack, result);
+    answer(ack, result).await;
+}
+
+async fn cancel(
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<CancelReply>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        require_member(&chat, &conn, &payload.room).await?;
+        if chat.bot.cancel(&payload.room, &payload.id).await {
+            Ok(Empty {})
+        } else {
+            Err(ErrorBody::new(
+                ErrorCode::NotFound,
+                "no reply in progress with that id",
+            ))
+        }
+    }
+    .await;
+    answer(ack, result).await;
+}
+
+/// The caller's private room with the bot, created on first use.
+async fn open_bot_room(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    ack: Ack,
+) {
+    let result = async {
+        turn.wait().await;
+        let user = &conn.identity.user_id;
+        let id = format!("bot-{user}");
+        if chat.store.room(&id).await.map_err(store_error)?.is_none() {
+            chat.store
+                .create_room(&id, chat.bot.name(), true, true, user, now_ms())
+                .await
+                .map_err(store_error)?;
+            chat.store
+                .add_member(&id, BOT_ID, now_ms())
+                .await
+                .map_err(store_error)?;
+        }
+        chat.bot.joined(&id, true);
+        if !conn.in_room(&id) {
+            subscribe_user(&chat, &s, user, &id, None).await;
+        }
+        let view = visible_room(&chat, user, &id).await?;
+        Ok(room_info(&view))
+    }
+    .await;
+    answer(ack, result).await;
 }

@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 
 use crate::{
     store::{Appended, NewMessage, Store, StoredMessage},
-    wire::{ErrorBody, ErrorCode, Message, MessageBatch},
+    wire::{BotDelta, BotEnd, BotSnapshot, BotStart, ErrorBody, ErrorCode, Message, MessageBatch},
 };
 
 /// Largest number of sends stored in one transaction.
@@ -52,6 +52,17 @@ enum Cmd {
         sid: Sid,
     },
     Replace {
+        message: Arc<Message>,
+    },
+    StreamStart {
+        start: Arc<BotStart>,
+    },
+    StreamDelta {
+        id: String,
+        text: String,
+    },
+    StreamEnd {
+        end: Arc<BotEnd>,
         message: Arc<Message>,
     },
 }
@@ -111,6 +122,31 @@ impl Hub {
     pub fn replace(&self, message: Arc<Message>) {
         self.tx.send(Cmd::Replace { message }).ok();
     }
+
+    /// A streamed reply began (its message is already stored and delivered).
+    pub fn stream_start(&self, start: BotStart) {
+        self.tx
+            .send(Cmd::StreamStart {
+                start: Arc::new(start),
+            })
+            .ok();
+    }
+
+    /// More text of the streamed reply `id`; the hub numbers the deltas.
+    pub fn stream_delta(&self, id: &str, text: String) {
+        self.tx
+            .send(Cmd::StreamDelta {
+                id: id.to_owned(),
+                text,
+            })
+            .ok();
+    }
+
+    /// The streamed reply ended; `message` is its final stored form.
+    pub fn stream_end(&self, end: BotEnd, message: Message) {
+        let (end, message) = (Arc::new(end), Arc::new(message));
+        self.tx.send(Cmd::StreamEnd { end, message }).ok();
+    }
 }
 
 /// Every room's hub, started on first use.
@@ -155,6 +191,7 @@ impl Hubs {
             last_seq,
             subs: HashMap::new(),
             ring: VecDeque::with_capacity(RING),
+            streaming: None,
         };
         tokio::spawn(task.run(rx));
         hubs.insert(room.to_owned(), hub.clone());
@@ -172,7 +209,33 @@ struct Sub {
     cursor: i64,
     /// Live delivery is suspended until replays bring `cursor` level with the room.
     lagging: bool,
+    /// The last delta of the streaming reply this socket has been given.
+    delta_n: u64,
+    /// Ends of replies this socket missed while lagging.
+    missed_ends: VecDeque<Arc<BotEnd>>,
 }
+
+impl Sub {
+    fn new(socket: SocketRef, cursor: i64, lagging: bool) -> Self {
+        Self {
+            socket,
+            cursor,
+            lagging,
+            delta_n: 0,
+            missed_ends: VecDeque::new(),
+        }
+    }
+}
+
+/// The reply being streamed in the room: what a late joiner's snapshot holds.
+struct Streaming {
+    start: Arc<BotStart>,
+    text: String,
+    n: u64,
+}
+
+/// Reply ends kept for one lagging socket; older ones are in the stored messages anyway.
+const MAX_MISSED_ENDS: usize = 16;
 
 struct RoomTask {
     room: String,
@@ -180,6 +243,7 @@ struct RoomTask {
     last_seq: i64,
     subs: HashMap<Sid, Sub>,
     ring: VecDeque<Arc<Message>>,
+    streaming: Option<Streaming>,
 }
 
 /// What happened to one emit.
@@ -269,10 +333,12 @@ impl RoomTask {
                 Cmd::Unsubscribe { sid } => {
                     self.subs.remove(&sid);
                 }
-                Cmd::Replace { message } => {
-                    if let Some(slot) = self.ring.iter_mut().find(|m| m.id == message.id) {
-                        *slot = message;
-                    }
+                Cmd::Replace { message } => self.replace(message),
+                Cmd::StreamStart { start } => self.stream_start(start),
+                Cmd::StreamDelta { id, text } => self.stream_delta(&id, text),
+                Cmd::StreamEnd { end, message } => {
+                    self.replace(message);
+                    self.stream_end(end);
                 }
             }
         }
@@ -357,16 +423,142 @@ impl RoomTask {
             }
             None => {
                 let cursor = cursor.unwrap_or(self.last_seq);
-                self.subs.insert(
-                    sid,
-                    Sub {
-                        socket,
-                        cursor,
-                        lagging: cursor < self.last_seq,
-                    },
-                );
+                // A reply in progress reaches a newcomer as a snapshot, through the catch-up.
+                let lagging = cursor < self.last_seq || self.streaming.is_some();
+                self.subs.insert(sid, Sub::new(socket, cursor, lagging));
             }
         }
+    }
+
+    fn replace(&mut self, message: Arc<Message>) {
+        if let Some(slot) = self.ring.iter_mut().find(|m| m.id == message.id) {
+            *slot = message;
+        }
+    }
+
+    fn stream_start(&mut self, start: Arc<BotStart>) {
+        let mut closed = Vec::new();
+        for (sid, sub) in &mut self.subs {
+            sub.delta_n = 0;
+            if sub.lagging {
+                continue;
+            }
+            match deliver(&sub.socket, "bot:start", &*start) {
+                Delivery::Sent => {}
+                Delivery::Full => sub.lagging = true,
+                Delivery::Closed => closed.push(*sid),
+            }
+        }
+        self.drop_subs(closed);
+        self.streaming = Some(Streaming {
+            start,
+            text: String::new(),
+            n: 0,
+        });
+    }
+
+    fn stream_delta(&mut self, id: &str, text: String) {
+        let Some(streaming) = self.streaming.as_mut().filter(|s| s.start.id == id) else {
+            return;
+        };
+        streaming.n += 1;
+        streaming.text.push_str(&text);
+        let n = streaming.n;
+        let delta = BotDelta {
+            room: &self.room,
+            id,
+            n,
+            text: &text,
+        };
+        let mut closed = Vec::new();
+        for (sid, sub) in &mut self.subs {
+            if sub.lagging {
+                continue;
+            }
+            if sub.delta_n + 1 != n {
+                sub.lagging = true;
+                continue;
+            }
+            match deliver(&sub.socket, "bot:delta", &delta) {
+                Delivery::Sent => sub.delta_n = n,
+                Delivery::Full => sub.lagging = true,
+                Delivery::Closed => closed.push(*sid),
+            }
+        }
+        self.drop_subs(closed);
+    }
+
+    fn stream_end(&mut self, end: Arc<BotEnd>) {
+        if self
+            .streaming
+            .as_ref()
+            .is_some_and(|s| s.start.id == end.id)
+        {
+            self.streaming = None;
+        }
+        let mut closed = Vec::new();
+        for (sid, sub) in &mut self.subs {
+            sub.delta_n = 0;
+            if !sub.lagging {
+                match deliver(&sub.socket, "bot:end", &*end) {
+                    Delivery::Sent => continue,
+                    Delivery::Full => sub.lagging = true,
+                    Delivery::Closed => {
+                        closed.push(*sid);
+                        continue;
+                    }
+                }
+            }
+            if sub.missed_ends.len() == MAX_MISSED_ENDS {
+                sub.missed_ends.pop_front();
+            }
+            sub.missed_ends.push_back(end.clone());
+        }
+        self.drop_subs(closed);
+    }
+
+    fn drop_subs(&mut self, closed: Vec<Sid>) {
+        for sid in closed {
+            self.subs.remove(&sid);
+        }
+    }
+
+    /// Once a lagging socket has every message: the reply in progress as a snapshot, then the
+    /// reply ends it missed. `true` when it is fully level.
+    fn level_streams(&mut self, sid: Sid) -> bool {
+        let Some(sub) = self.subs.get_mut(&sid) else {
+            return true;
+        };
+        while let Some(end) = sub.missed_ends.front() {
+            match deliver(&sub.socket, "bot:end", &**end) {
+                Delivery::Sent => {
+                    sub.missed_ends.pop_front();
+                }
+                Delivery::Full => return false,
+                Delivery::Closed => {
+                    self.subs.remove(&sid);
+                    return true;
+                }
+            }
+        }
+        if let Some(streaming) = &self.streaming
+            && sub.delta_n < streaming.n.max(1)
+        {
+            let snapshot = BotSnapshot {
+                start: &streaming.start,
+                text: &streaming.text,
+                n: streaming.n,
+            };
+            match deliver(&sub.socket, "bot:snapshot", &snapshot) {
+                Delivery::Sent => sub.delta_n = streaming.n,
+                Delivery::Full => return false,
+                Delivery::Closed => {
+                    self.subs.remove(&sid);
+                    return true;
+                }
+            }
+        }
+        true
     }
 
     async fn catch_up_all(&mut self) {
@@ -392,7 +584,9 @@ impl RoomTask {
             }
             let from = sub.cursor;
             if from >= self.last_seq {
-                if let Some(sub) = self.subs.get_mut(&sid) {
+                if self.level_streams(sid)
+                    && let Some(sub) = self.subs.get_mut(&sid)
+                {
                     sub.lagging = false;
                 }
                 return;

@@ -54,7 +54,9 @@ pub struct Inner {
     /// Storage.
     pub store: Store,
     /// Room tasks.
-    pub hubs: Hubs,
+    pub hubs: Arc<Hubs>,
+    /// The chatbot.
+    pub bot: crate::bot::Bot,
     /// Online users.
     pub presence: Presence,
     /// Typing notices.
@@ -123,12 +125,25 @@ pub fn store_error(e: StoreError) -> ErrorBody {
 
 impl Chat {
     /// Builds the chat on an open store.
-    pub fn new(cfg: &Config, store: Store, tokens: auth::Tokens) -> Self {
+    pub fn new(
+        cfg: &Config,
+        store: Store,
+        tokens: auth::Tokens,
+        backend: Arc<dyn crate::bot::backend::Backend>,
+    ) -> Self {
         let per_sec = NonZeroU32::new(cfg.rate_limit_per_sec).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(cfg.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst));
+        let hubs = Arc::new(Hubs::new(store.clone()));
+        let bot = crate::bot::Bot::new(
+            backend,
+            store.clone(),
+            hubs.clone(),
+            crate::bot::BotConfig::from_config(cfg),
+        );
         Self(Arc::new(Inner {
-            hubs: Hubs::new(store.clone()),
+            hubs,
+            bot,
             store,
             presence: Presence::default(),
             typing: Typing::default(),
@@ -146,6 +161,7 @@ impl Chat {
     /// Registers the chat on the default namespace and starts its housekeeping.
     pub fn register(&self, io: &SocketIo) {
         use socketioxide::handler::ConnectHandler;
+        self.bot.attach(io.clone());
         let chat = self.clone();
         let middleware_chat = self.clone();
         io.ns(
