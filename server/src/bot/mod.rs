@@ -434,12 +434,7 @@ impl Bot {
                 queue.running = following
                     .as_ref()
                     .map(|r| (None, r.request_id.clone(), r.cancel.clone()));
-                let positions: Vec<(String, usize)> = queue
-                    .waiting
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| (r.request_id.clone(), i + 1))
-                    .collect();
+                let positions = queue.positions();
                 (following, positions)
             };
             match following {

@@ -87,7 +87,9 @@ pub async fn authenticate(
             .mint(&identity, chat.limits.guest_token_ttl_secs)
             .map_err(|_| ErrorBody::new(ErrorCode::Internal, "cannot sign a token"))?,
     };
+    let span = info_span!("conn", user = %identity.user_id, guest = identity.guest);
     s.extensions.insert(Arc::new(Conn {
+        span,
         identity,
         since: auth.since,
         rooms: Mutex::new(Default::default()),
@@ -103,8 +105,9 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
         s.disconnect().ok();
         return;
     };
-    let span = info_span!("conn", user = %conn.identity.user_id);
+    let span = conn.span.clone();
     async {
+        tracing::info!(transport = ?s.transport_type(), "connected");
         s.join(user_room(&conn.identity.user_id));
         let id = &conn.identity;
         if let Err(e) = chat
@@ -155,8 +158,14 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
     .await;
 }
 
-async fn on_disconnect(s: SocketRef, State(chat): State<Chat>) {
+async fn on_disconnect(
+    s: SocketRef,
+    reason: socketioxide::socket::DisconnectReason,
+    State(chat): State<Chat>,
+) {
     let Some(conn) = conn_of(&s) else { return };
+    conn.span
+        .in_scope(|| tracing::info!(?reason, "disconnected"));
     let rooms: Vec<String> = conn
         .rooms
         .lock()
@@ -244,6 +253,7 @@ async fn list_rooms(State(chat): State<Chat>, Extension(conn): Extension<Arc<Con
     let result = chat
         .store
         .rooms_for(&conn.identity.user_id)
+        .instrument(conn.span.clone())
         .await
         .map(|rooms| rooms.iter().map(room_info).collect::<Vec<_>>())
         .map_err(store_error);
@@ -292,6 +302,7 @@ async fn create_room(
         let view = visible_room(&chat, user, &id).await?;
         Ok(room_info(&view))
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -342,6 +353,7 @@ async fn join_room(
             reads,
         })
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -378,6 +390,7 @@ async fn leave_room(
         s.within(user_room(user)).emit("left", &left).await.ok();
         Ok(Empty {})
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -415,6 +428,7 @@ async fn add_member(
         }
         Ok(Empty {})
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -516,6 +530,7 @@ async fn send(
             ts: m.ts,
         })
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -552,6 +567,7 @@ async fn edit(
             .ok();
         Ok((*message).clone())
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -581,6 +597,7 @@ async fn delete(
             .ok();
         Ok((*message).clone())
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -611,6 +628,7 @@ async fn history(
             messages: rows.iter().map(hub::to_wire).collect(),
         })
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -628,6 +646,7 @@ async fn presence(
             online: chat.presence.online(&payload.room),
         })
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -678,6 +697,7 @@ async fn typing(
         let _ = s;
         Ok(Empty {})
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -721,6 +741,7 @@ async fn read(
         }
         Ok(ReadAck { seq })
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -743,6 +764,7 @@ async fn cancel(
             ))
         }
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
@@ -776,6 +798,7 @@ async fn open_bot_room(
         let view = visible_room(&chat, user, &id).await?;
         Ok(room_info(&view))
     }
+    .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }

@@ -79,6 +79,8 @@ impl std::ops::Deref for Chat {
 /// Per-socket state, kept in the socket's extensions.
 #[derive(Debug)]
 pub struct Conn {
+    /// The connection's tracing span: every handler of this socket runs in it.
+    pub span: tracing::Span,
     /// Who the socket is.
     pub identity: Identity,
     /// Replay positions the client asked for at connect.
