@@ -27,19 +27,56 @@ use crate::config::{Config, ParserKind, Transport};
 /// The path Socket.IO clients connect to, as in every official client's default.
 pub const SOCKET_IO_PATH: &str = "/socket.io";
 
+/// A check of a backend the server needs (the database, say): `Err` says what is down.
+pub type ReadinessCheck =
+    Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
 /// Whether the server is ready to take traffic; `/readyz` reports it.
-#[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+#[derive(Clone, Default)]
+pub struct Readiness {
+    serving: Arc<AtomicBool>,
+    checks: Vec<ReadinessCheck>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readiness")
+            .field("serving", &self.is_serving())
+            .field("checks", &self.checks.len())
+            .finish()
+    }
+}
 
 impl Readiness {
-    /// Marks the server ready (`true`) or draining (`false`).
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
+    /// Adds a backend check that `/readyz` runs on each request.
+    pub fn with_check(mut self, check: ReadinessCheck) -> Self {
+        self.checks.push(check);
+        self
     }
 
-    /// Whether `/readyz` answers 200.
-    pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+    /// Marks the server listening (`true`) or draining (`false`).
+    pub fn set(&self, serving: bool) {
+        self.serving.store(serving, Ordering::Release);
+    }
+
+    /// Whether the server is listening and not draining.
+    pub fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// Serving, and every backend answers within two seconds.
+    pub async fn check(&self) -> Result<(), String> {
+        if !self.is_serving() {
+            return Err("not serving".to_owned());
+        }
+        for check in &self.checks {
+            match tokio::time::timeout(std::time::Duration::from_secs(2), check()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err("a backend did not answer in time".to_owned()),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -163,19 +200,18 @@ async fn healthz() -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], "ok")
 }
 
-/// Readiness: listening and not draining.
+/// Readiness: listening, not draining, and the backends (the database) answer.
 async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
-    if readiness.is_ready() {
-        (
+    match readiness.check().await {
+        Ok(()) => (
             StatusCode::OK,
             [(header::CACHE_CONTROL, "no-store")],
-            "ready",
-        )
-    } else {
-        (
+            "ready".to_owned(),
+        ),
+        Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CACHE_CONTROL, "no-store")],
-            "not ready",
-        )
+            format!("not ready: {why}"),
+        ),
     }
 }

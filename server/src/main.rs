@@ -134,7 +134,15 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .with_state(chat.clone())
         .build_layer();
     chat.register(&io);
-    let readiness = app::Readiness::default();
+    let db = store.clone();
+    let readiness = app::Readiness::default().with_check(Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            db.ping()
+                .await
+                .map_err(|_| "database unreachable".to_owned())
+        })
+    }));
     let router = app::router(
         &cfg,
         layer,

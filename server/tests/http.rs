@@ -117,12 +117,39 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
+async fn readyz_reports_a_backend_that_is_down() {
+    let cfg = config(&[]);
+    let (layer, _io) = app::socket_io_builder(&cfg).build_layer();
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = down.clone();
+    let readiness = Readiness::default().with_check(std::sync::Arc::new(move || {
+        let down = flag.load(std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if down {
+                Err("database unreachable".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+    }));
+    readiness.set(true);
+    let router = app::router(&cfg, layer, readiness, Router::new());
+
+    let res = send(&router, get("/readyz")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let res = send(&router, get("/readyz")).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body_text(res).await, "not ready: database unreachable");
+}
+
+#[tokio::test]
 async fn readyz_follows_readiness() {
     let (router, readiness, _io) = app(&config(&[]));
 
     let res = send(&router, get("/readyz")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body_text(res).await, "not ready");
+    assert_eq!(body_text(res).await, "not ready: not serving");
 
     readiness.set(true);
     let res = send(&router, get("/readyz")).await;
@@ -544,7 +571,7 @@ async fn real_server_serves_and_shuts_down_gracefully() {
         response.starts_with("HTTP/1.1 200 OK\r\n"),
         "ready while serving: {response}"
     );
-    assert!(readiness.is_ready());
+    assert!(readiness.is_serving());
 
     stop_tx
         .send(())
@@ -554,7 +581,7 @@ async fn real_server_serves_and_shuts_down_gracefully() {
         .expect("serve() returns within the shutdown deadline")
         .expect("the serve task does not panic");
     assert!(result.is_ok(), "serve() failed: {result:?}");
-    assert!(!readiness.is_ready(), "draining clears readiness");
+    assert!(!readiness.is_serving(), "draining clears readiness");
 
     // The listener is closed: new connections are refused.
     let refused = tokio::net::TcpStream::connect(addr).await;
