@@ -77,5 +77,17 @@ current="npm test (tests/)"
 step "$current"
 (cd tests && npm test)
 
+current="npm ci (web-client/)"
+if [ ! -d web-client/node_modules ] || [ web-client/package-lock.json -nt web-client/node_modules ]; then
+  step "$current"
+  (cd web-client && npm ci --no-audit --no-fund)
+else
+  step "npm ci (web-client/): node_modules up to date, skipped"
+fi
+
+current="npm run build && npm test (web-client/, headless Chromium)"
+step "$current"
+(cd web-client && npm run build && npm test)
+
 current=""
-printf '\nALL TESTS PASSED: release build, cargo test --release --workspace, npm test (tests/)\n'
+printf '\nALL TESTS PASSED: release build, cargo test --release --workspace, npm test (tests/), npm test (web-client/)\n'

@@ -5,7 +5,7 @@
 //! `UPDATE … RETURNING`), so several server processes sharing one PostgreSQL can never hand
 //! out the same `seq` twice.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     AnyConnection, AnyPool, Connection, Row,
@@ -135,6 +135,10 @@ pub struct StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite has one writer at a time, and a transaction that reads before it writes fails at
+    /// once (SQLITE_BUSY, no waiting) if another connection wrote in between. Writes from this
+    /// process therefore take turns here; PostgreSQL needs no such lock.
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -247,12 +251,24 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            sqlite_writer: is_sqlite.then(|| Arc::new(tokio::sync::Mutex::new(()))),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// Holds the SQLite write turn (nothing for PostgreSQL) until dropped.
+    async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.sqlite_writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
+        let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
         for statement in MIGRATIONS {
             sqlx::query(statement).execute(&mut *tx).await?;
@@ -280,6 +296,7 @@ impl Store {
         guest: bool,
         ts: i64,
     ) -> Result<(), StoreError> {
+        let _writer = self.writer().await;
         sqlx::query(
             "INSERT INTO users (id, name, guest, seen_ts) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, seen_ts = excluded.seen_ts",
@@ -312,6 +329,7 @@ impl Store {
         creator: &str,
         ts: i64,
     ) -> Result<Room, StoreError> {
+        let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO rooms (id, name, private, bot, created_by, created_ts, last_seq)
@@ -391,6 +409,7 @@ impl Store {
 
     /// Adds a member; `false` when already one.
     pub async fn add_member(&self, room: &str, user: &str, ts: i64) -> Result<bool, StoreError> {
+        let _writer = self.writer().await;
         let mut conn = self.pool.acquire().await?;
         let added = insert_member(&mut conn, room, user, ts).await?;
         Ok(added)
@@ -398,6 +417,7 @@ impl Store {
 
     /// Removes a member; `false` when not one.
     pub async fn remove_member(&self, room: &str, user: &str) -> Result<bool, StoreError> {
+        let _writer = self.writer().await;
         let done = sqlx::query("DELETE FROM members WHERE room_id = $1 AND user_id = $2")
             .bind(room)
             .bind(user)
@@ -414,6 +434,7 @@ impl Store {
         room: &str,
         batch: &[NewMessage],
     ) -> Result<Vec<Appended>, StoreError> {
+        let _writer = self.writer().await;
         enum Slot {
             Existing(Box<StoredMessage>),
             Fresh(usize),
@@ -590,6 +611,7 @@ impl Store {
         text: Option<&str>,
         ts: i64,
     ) -> Result<StoredMessage, StoreError> {
+        let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND id = $2"
@@ -654,6 +676,7 @@ impl Store {
     /// Ends every reply left streaming by a server that stopped without finishing it; their
     /// text so far is kept. Returns how many there were.
     pub async fn end_interrupted(&self, meta: &str) -> Result<u64, StoreError> {
+        let _writer = self.writer().await;
         let done = sqlx::query(
             "UPDATE messages SET status = 'done', meta = $1 WHERE status = 'streaming'",
         )
@@ -665,6 +688,7 @@ impl Store {
 
     /// Writes the final text of a streamed message (a bot reply) with its metadata.
     pub async fn finish(&self, id: &str, text: &str, meta: &str) -> Result<(), StoreError> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE messages SET text = $1, status = 'done', meta = $2 WHERE id = $3")
             .bind(text)
             .bind(meta)
@@ -677,6 +701,7 @@ impl Store {
     /// Moves the user's read mark forward to `seq` (never back, never past the last message).
     /// Returns the mark now in force.
     pub async fn mark_read(&self, room: &str, user: &str, seq: i64) -> Result<i64, StoreError> {
+        let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let last: i64 = sqlx::query("SELECT last_seq FROM rooms WHERE id = $1")
             .bind(room)
