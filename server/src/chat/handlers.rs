@@ -108,6 +108,23 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
     let span = conn.span.clone();
     async {
         tracing::info!(transport = ?s.transport_type(), "connected");
+        // Handlers first, before any await: an event the client sends right after connecting
+        // must find them.
+        s.on("rooms", list_rooms);
+        s.on("create", create_room);
+        s.on("join", join_room);
+        s.on("leave", leave_room);
+        s.on("add", add_member);
+        s.on("send", send);
+        s.on("edit", edit);
+        s.on("delete", delete);
+        s.on("history", history);
+        s.on("presence", presence);
+        s.on("typing", typing);
+        s.on("read", read);
+        s.on("cancel", cancel);
+        s.on("bot:open", open_bot_room);
+        s.on_disconnect(on_disconnect);
         s.join(user_room(&conn.identity.user_id));
         let id = &conn.identity;
         if let Err(e) = chat
@@ -125,21 +142,6 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
         };
         s.emit("session", &session).ok();
 
-        s.on("rooms", list_rooms);
-        s.on("create", create_room);
-        s.on("join", join_room);
-        s.on("leave", leave_room);
-        s.on("add", add_member);
-        s.on("send", send);
-        s.on("edit", edit);
-        s.on("delete", delete);
-        s.on("history", history);
-        s.on("presence", presence);
-        s.on("typing", typing);
-        s.on("read", read);
-        s.on("cancel", cancel);
-        s.on("bot:open", open_bot_room);
-        s.on_disconnect(on_disconnect);
 
         match chat.store.member_rooms(&id.user_id).await {
             Ok(rooms) => {
