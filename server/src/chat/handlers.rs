@@ -142,7 +142,6 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
         };
         s.emit("session", &session).ok();
 
-
         match chat.store.member_rooms(&id.user_id).await {
             Ok(rooms) => {
                 for room in rooms {
