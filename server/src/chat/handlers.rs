@@ -100,7 +100,7 @@ pub async fn authenticate(
 
 /// A socket is in: it joins its user's room, learns who it is, receives its rooms (replayed
 /// from `auth.since`), and its event handlers are set.
-pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
+pub async fn on_connect(s: SocketRef, chat: Chat) {
     let Some(conn) = conn_of(&s) else {
         s.disconnect().ok();
         return;
@@ -153,7 +153,6 @@ pub async fn on_connect(s: SocketRef, io: SocketIo, chat: Chat) {
                 store_error(e);
             }
         }
-        let _ = io;
     }
     .instrument(span)
     .await;
@@ -653,7 +652,6 @@ async fn presence(
 }
 
 async fn typing(
-    s: SocketRef,
     io: SocketIo,
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -695,7 +693,6 @@ async fn typing(
         } else if chat.typing.stop(&payload.room, &user) {
             others(&io).emit("typing", &note).await.ok();
         }
-        let _ = s;
         Ok(Empty {})
     }
     .instrument(conn.span.clone())

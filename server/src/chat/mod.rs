@@ -168,7 +168,7 @@ impl Chat {
         let middleware_chat = self.clone();
         io.ns(
             "/",
-            (move |s: SocketRef, io: SocketIo| handlers::on_connect(s, io, chat.clone())).with(
+            (move |s: SocketRef| handlers::on_connect(s, chat.clone())).with(
                 move |s: SocketRef, auth: socketioxide::extract::TryData<crate::wire::Auth>| {
                     handlers::authenticate(s, auth, middleware_chat.clone())
                 },
