@@ -559,17 +559,28 @@ async fn edit(
             )
             .await
             .map_err(store_error)?;
-        let message = Arc::new(hub::to_wire(&changed));
-        chat.hubs.get(&payload.room).await?.replace(message.clone());
-        s.within(hub::room_key(&payload.room))
-            .emit("edited", &*message)
-            .await
-            .ok();
-        Ok((*message).clone())
+        publish_change(&chat, &s, &payload.room, &changed, "edited").await
     }
     .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
+}
+
+/// Tells the room about an edited or deleted message and keeps the hub's replay copy current.
+async fn publish_change(
+    chat: &Chat,
+    s: &SocketRef,
+    room: &str,
+    changed: &crate::store::StoredMessage,
+    event: &str,
+) -> Answer<crate::wire::Message> {
+    let message = Arc::new(hub::to_wire(changed));
+    chat.hubs.get(room).await?.replace(message.clone());
+    s.within(hub::room_key(room))
+        .emit(event, &*message)
+        .await
+        .ok();
+    Ok((*message).clone())
 }
 
 async fn delete(
@@ -589,13 +600,7 @@ async fn delete(
             .delete(&payload.room, &payload.id, &conn.identity.user_id, now_ms())
             .await
             .map_err(store_error)?;
-        let message = Arc::new(hub::to_wire(&changed));
-        chat.hubs.get(&payload.room).await?.replace(message.clone());
-        s.within(hub::room_key(&payload.room))
-            .emit("deleted", &*message)
-            .await
-            .ok();
-        Ok((*message).clone())
+        publish_change(&chat, &s, &payload.room, &changed, "deleted").await
     }
     .instrument(conn.span.clone())
     .await;
