@@ -727,6 +727,16 @@ impl Store {
         Ok(row.try_get("read_seq")?)
     }
 
+    /// One member's read mark (0 when not a member).
+    pub async fn read_seq(&self, room: &str, user: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT read_seq FROM members WHERE room_id = $1 AND user_id = $2")
+            .bind(room)
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("read_seq")).transpose()?.unwrap_or(0))
+    }
+
     /// Every member's read mark in a room.
     pub async fn read_marks(&self, room: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(

@@ -194,13 +194,7 @@ async fn visible_room(chat: &Chat, user: &str, room: &str) -> Answer<RoomView> {
         ));
     }
     let read_seq = if member {
-        chat.store
-            .read_marks(room)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .find(|(u, _)| u == user)
-            .map_or(0, |(_, s)| s)
+        chat.store.read_seq(room, user).await.map_err(store_error)?
     } else {
         0
     };
@@ -720,12 +714,9 @@ async fn read(
         let user = &conn.identity.user_id;
         let before = chat
             .store
-            .read_marks(&payload.room)
+            .read_seq(&payload.room, user)
             .await
-            .map_err(store_error)?
-            .into_iter()
-            .find(|(u, _)| u == user)
-            .map_or(0, |(_, s)| s);
+            .map_err(store_error)?;
         let seq = chat
             .store
             .mark_read(&payload.room, user, payload.seq)
