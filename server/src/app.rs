@@ -9,7 +9,7 @@ use std::sync::{
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -89,7 +89,8 @@ pub fn socket_io_builder(cfg: &Config) -> SocketIoBuilder {
         .ack_timeout(cfg.ack_timeout())
         .max_payload(cfg.max_payload_bytes)
         .ws_max_message_size(usize::try_from(cfg.max_payload_bytes).unwrap_or(usize::MAX))
-        .max_buffer_size(cfg.max_buffer_size);
+        .max_buffer_size(cfg.max_buffer_size)
+        .ws_read_buffer_size(cfg.ws_read_buffer_bytes);
     builder = match (
         cfg.transports.contains(&Transport::Polling),
         cfg.transports.contains(&Transport::Websocket),
@@ -117,6 +118,7 @@ pub fn router<A: Adapter>(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(readiness))
         .layer(io_layer)
+        .layer(middleware::map_request(detach_head))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             engine_io_version_gate(allow_eio3, req, next)
         }))
@@ -130,6 +132,29 @@ pub fn router<A: Adapter>(
         router = router.layer(cors);
     }
     router
+}
+
+/// Copies a request's URI and header values out of the connection's read buffer.
+///
+/// hyper hands them over as slices of the buffer it read the request into (8 KiB or more), and
+/// the Engine.IO layer keeps each session's request head for as long as the session lives; one
+/// header slice kept the whole buffer alive, about half of an idle connection's memory
+/// (`docs/BENCHMARKS.md`). The copies cost a few hundred bytes per request.
+async fn detach_head(mut req: Request) -> Request {
+    if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
+        // axum's router keeps a clone of the URI as it came (`OriginalUri`): the same slice.
+        if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>() {
+            original.0 = uri.clone();
+        }
+        *req.uri_mut() = uri;
+    }
+    for value in req.headers_mut().values_mut() {
+        if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
+            copy.set_sensitive(value.is_sensitive());
+            *value = copy;
+        }
+    }
+    req
 }
 
 /// Serves the demo page's files at `/`, if the folder exists.

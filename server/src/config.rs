@@ -93,6 +93,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_BUFFER_SIZE", default_value_t = 1024)]
     pub max_buffer_size: usize,
 
+    /// Read buffer of each WebSocket connection, in bytes; larger messages grow it. Every idle
+    /// connection holds one, so it is kept small (socketioxide's default is 4096).
+    #[arg(long, env = "CHAT_WS_READ_BUFFER_BYTES", default_value_t = 1024)]
+    pub ws_read_buffer_bytes: usize,
+
     /// Long-polling responses larger than this are compressed (gzip or brotli), in bytes.
     #[arg(long, env = "CHAT_COMPRESSION_MIN_BYTES", default_value_t = 1024)]
     pub compression_min_bytes: u64,
@@ -453,6 +458,7 @@ impl Config {
             ("max_payload_bytes", self.max_payload_bytes),
             ("shutdown_timeout_ms", self.shutdown_timeout_ms),
             ("max_buffer_size", self.max_buffer_size as u64),
+            ("ws_read_buffer_bytes", self.ws_read_buffer_bytes as u64),
             ("backlog", u64::from(self.backlog)),
             ("max_message_bytes", self.max_message_bytes as u64),
             ("rate_limit_per_sec", u64::from(self.rate_limit_per_sec)),

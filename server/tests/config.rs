@@ -111,6 +111,7 @@ fn defaults() {
     assert_eq!(cfg.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_eq!(cfg.backlog, 4096);
     assert_eq!(cfg.max_buffer_size, 1024);
+    assert_eq!(cfg.ws_read_buffer_bytes, 1024);
     assert_eq!(cfg.compression_min_bytes, 1024);
     assert_eq!(cfg.shutdown_timeout_ms, 10_000);
     assert!(cfg.cors_origin.is_empty());
@@ -350,6 +351,7 @@ fn zero_timeouts_are_refused_by_name() {
         ("--shutdown-timeout-ms", "shutdown_timeout_ms"),
         ("--max-payload-bytes", "max_payload_bytes"),
         ("--max-buffer-size", "max_buffer_size"),
+        ("--ws-read-buffer-bytes", "ws_read_buffer_bytes"),
         ("--backlog", "backlog"),
     ] {
         let err = load_err(&[flag, "0"]);
