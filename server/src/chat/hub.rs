@@ -7,6 +7,9 @@
 //! stays, and on each tick the hub replays what it missed in `messages` batches (from a ring of
 //! recent messages, else from storage) until it is level again. Nothing is dropped, a slow socket
 //! never holds up the room, and what waits for it is bounded.
+//!
+//! With the default (JSON) parser each payload is serialized once per room, not once per
+//! recipient: see [`Frame`].
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -14,6 +17,8 @@ use std::{
     time::Duration,
 };
 
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use socketioxide::{SendError, SocketError, extract::SocketRef, socket::Sid};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
@@ -153,14 +158,17 @@ impl Hub {
 #[derive(Debug)]
 pub struct Hubs {
     store: Store,
+    /// The Socket.IO parser is the JSON one, so payloads can be serialized once per room.
+    json: bool,
     hubs: Mutex<HashMap<String, Hub>>,
 }
 
 impl Hubs {
-    /// No hub yet.
-    pub fn new(store: Store) -> Self {
+    /// No hub yet. `json`: the server uses the default (JSON) parser.
+    pub fn new(store: Store, json: bool) -> Self {
         Self {
             store,
+            json,
             hubs: Mutex::new(HashMap::new()),
         }
     }
@@ -188,6 +196,7 @@ impl Hubs {
         let task = RoomTask {
             room: room.to_owned(),
             store: self.store.clone(),
+            json: self.json,
             last_seq,
             subs: HashMap::new(),
             ring: VecDeque::with_capacity(RING),
@@ -240,6 +249,7 @@ const MAX_MISSED_ENDS: usize = 16;
 struct RoomTask {
     room: String,
     store: Store,
+    json: bool,
     last_seq: i64,
     subs: HashMap<Sid, Sub>,
     ring: VecDeque<Arc<Message>>,
@@ -253,7 +263,27 @@ enum Delivery {
     Closed,
 }
 
-fn deliver<T: serde::Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Delivery {
+/// A payload on its way to a room's sockets, serialized once for all of them where it can be.
+///
+/// socketioxide serializes the data of every `emit`; for a room of a thousand that was a thousand
+/// serializations of the same message. With the JSON parser the hub serializes it once into a
+/// [`RawValue`], which each emit then copies as it is. MessagePack has no such passthrough, so
+/// there each recipient's emit serializes the value itself.
+enum Frame<'a, T: ?Sized> {
+    Json(Box<RawValue>),
+    Value(&'a T),
+}
+
+impl<T: Serialize + ?Sized> Serialize for Frame<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Frame::Json(raw) => raw.serialize(serializer),
+            Frame::Value(value) => value.serialize(serializer),
+        }
+    }
+}
+
+fn deliver<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Delivery {
     match socket.emit(event, data) {
         Ok(()) => Delivery::Sent,
         Err(SendError::Socket(SocketError::InternalChannelFull)) => Delivery::Full,
@@ -284,6 +314,17 @@ pub fn to_wire(m: &StoredMessage) -> Message {
 }
 
 impl RoomTask {
+    /// `data`, serialized now if the parser allows it (see [`Frame`]).
+    fn frame<'a, T: Serialize + ?Sized>(&self, data: &'a T) -> Frame<'a, T> {
+        if self.json {
+            match serde_json::value::to_raw_value(data) {
+                Ok(raw) => return Frame::Json(raw),
+                Err(e) => warn!(cause = %e, "cannot serialize a payload"),
+            }
+        }
+        Frame::Value(data)
+    }
+
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -384,6 +425,7 @@ impl RoomTask {
             self.ring.pop_front();
         }
         self.ring.push_back(message.clone());
+        let frame = self.frame(&*message);
         let mut closed = Vec::new();
         for (sid, sub) in &mut self.subs {
             if sub.lagging || sub.cursor >= seq {
@@ -394,7 +436,7 @@ impl RoomTask {
                 sub.lagging = true;
                 continue;
             }
-            match deliver(&sub.socket, "message", &*message) {
+            match deliver(&sub.socket, "message", &frame) {
                 Delivery::Sent => sub.cursor = seq,
                 Delivery::Full => {
                     debug!(room = self.room, sid = %sid, seq, "slow reader: replaying from here");
@@ -437,13 +479,14 @@ impl RoomTask {
     }
 
     fn stream_start(&mut self, start: Arc<BotStart>) {
+        let frame = self.frame(&*start);
         let mut closed = Vec::new();
         for (sid, sub) in &mut self.subs {
             sub.delta_n = 0;
             if sub.lagging {
                 continue;
             }
-            match deliver(&sub.socket, "bot:start", &*start) {
+            match deliver(&sub.socket, "bot:start", &frame) {
                 Delivery::Sent => {}
                 Delivery::Full => sub.lagging = true,
                 Delivery::Closed => closed.push(*sid),
@@ -470,6 +513,7 @@ impl RoomTask {
             n,
             text: &text,
         };
+        let frame = self.frame(&delta);
         let mut closed = Vec::new();
         for (sid, sub) in &mut self.subs {
             if sub.lagging {
@@ -479,7 +523,7 @@ impl RoomTask {
                 sub.lagging = true;
                 continue;
             }
-            match deliver(&sub.socket, "bot:delta", &delta) {
+            match deliver(&sub.socket, "bot:delta", &frame) {
                 Delivery::Sent => sub.delta_n = n,
                 Delivery::Full => sub.lagging = true,
                 Delivery::Closed => closed.push(*sid),
@@ -496,11 +540,12 @@ impl RoomTask {
         {
             self.streaming = None;
         }
+        let frame = self.frame(&*end);
         let mut closed = Vec::new();
         for (sid, sub) in &mut self.subs {
             sub.delta_n = 0;
             if !sub.lagging {
-                match deliver(&sub.socket, "bot:end", &*end) {
+                match deliver(&sub.socket, "bot:end", &frame) {
                     Delivery::Sent => continue,
                     Delivery::Full => sub.lagging = true,
                     Delivery::Closed => {

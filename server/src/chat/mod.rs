@@ -136,7 +136,10 @@ impl Chat {
         let per_sec = NonZeroU32::new(cfg.rate_limit_per_sec).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(cfg.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst));
-        let hubs = Arc::new(Hubs::new(store.clone()));
+        let hubs = Arc::new(Hubs::new(
+            store.clone(),
+            cfg.parser == crate::config::ParserKind::Common,
+        ));
         let bot = crate::bot::Bot::new(
             backend,
             store.clone(),
