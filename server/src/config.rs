@@ -209,8 +209,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_BOT_CONTEXT_CHARS", default_value_t = 8_000)]
     pub bot_context_chars: usize,
 
-    /// Deltas are merged for at most this long, in milliseconds.
-    #[arg(long, env = "CHAT_BOT_COALESCE_MS", default_value_t = 30)]
+    /// Deltas are merged for at most this long, in milliseconds (the first text after a pause
+    /// goes out at once; at most one delta per this interval).
+    #[arg(long, env = "CHAT_BOT_COALESCE_MS", default_value_t = 10)]
     pub bot_coalesce_ms: u64,
 
     /// Deltas are merged until this many bytes wait.

@@ -160,7 +160,7 @@ test('coalescing off (--bot-coalesce-bytes 1 --bot-coalesce-ms 0): every token i
 });
 
 test('coalescing flushes on time: a lone token shows up while the upstream pauses', async (t) => {
-  const env = await botEnv(t); // 30 ms, 64 bytes
+  const env = await botEnv(t); // 10 ms, 64 bytes
   const ada = await env.user('Ada');
   const room = (await ok(ada, 'bot:open', {})).id;
   env.fake.enqueue({ tokens: ['Thinking', '...', ' done.'], pauseAfter: 1 });
@@ -178,15 +178,19 @@ test('coalescing flushes on size: --bot-coalesce-bytes 8 with a 60 s window stil
   const env = await botEnv(t, { args: ['--bot-coalesce-bytes', '8', '--bot-coalesce-ms', '60000'] });
   const ada = await env.user('Ada');
   const room = (await ok(ada, 'bot:open', {})).id;
-  env.fake.enqueue({ tokens: ['abcd', 'efgh', 'ij'], pauseAfter: 2 });
+  // The first token goes out at once (no delta yet in the window); the next two wait for the
+  // window until together they reach 8 bytes.
+  env.fake.enqueue({ tokens: ['abcd', 'efgh', 'ijkl', 'mn'], pauseAfter: 3 });
   const q = await send(ada, room, 'letters');
   const started = await ada.bot.started(q.id);
-  await ada.bot.hasText(started.id, 'abcdefgh');
+  await ada.bot.hasText(started.id, 'abcdefghijkl');
+  const shown = ada.bot.replies.get(started.id)?.deltas.map((d) => d.text);
+  assert.deepEqual(shown, ['abcd', 'efghijkl']);
   env.fake.release(0);
   // The rest is below the size and the window is long: the end flushes it.
   const reply = await ada.bot.ended(q.id);
   assertCleanEnd(reply, 'stop');
-  assert.equal(reply.end.text, 'abcdefghij');
+  assert.equal(reply.end.text, 'abcdefghijklmn');
 });
 
 test('--bot-name: replies carry the name; "@<name>" in any case starts a reply, other messages do not', async (t) => {

@@ -494,12 +494,15 @@ impl Bot {
         let mut stream = self.0.backend.complete(Completion { turns });
         let mut text = String::new();
         let mut pending = String::new();
-        let mut pending_since: Option<tokio::time::Instant> = None;
+        // Merging: text that arrives at least `coalesce` after the last delta goes out at once;
+        // text that follows sooner waits until `coalesce` has passed since that delta. No text
+        // waits longer than `coalesce`, and a reply sends at most one delta per `coalesce`.
+        let mut last_delta: Option<tokio::time::Instant> = None;
+        let mut flush_at: Option<tokio::time::Instant> = None;
         let mut usage: Option<Usage> = None;
         let mut finish = "stop".to_owned();
         let mut error: Option<ReplyError> = None;
         loop {
-            let flush_at = pending_since.map(|t| t + cfg.coalesce);
             tokio::select! {
                 biased;
                 () = request.cancel.cancelled() => {
@@ -516,17 +519,21 @@ impl Bot {
                 }
                 () = sleep_until(flush_at) => {
                     hub.stream_delta(&reply.id, std::mem::take(&mut pending));
-                    pending_since = None;
+                    last_delta = flush_at.take();
                 }
                 chunk = stream.next() => match chunk {
                     None => break,
                     Some(Ok(Chunk::Text(t))) => {
                         text.push_str(&t);
                         pending.push_str(&t);
-                        pending_since.get_or_insert_with(tokio::time::Instant::now);
-                        if pending.len() >= cfg.coalesce_bytes || cfg.coalesce.is_zero() {
+                        let now = tokio::time::Instant::now();
+                        let due = last_delta.map_or(now, |at| at + cfg.coalesce);
+                        if now >= due || pending.len() >= cfg.coalesce_bytes {
                             hub.stream_delta(&reply.id, std::mem::take(&mut pending));
-                            pending_since = None;
+                            last_delta = Some(now);
+                            flush_at = None;
+                        } else {
+                            flush_at = Some(due);
                         }
                     }
                     Some(Ok(Chunk::Usage(u))) => usage = Some(u),
