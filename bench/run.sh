@@ -7,8 +7,9 @@
 #                                        writes target/bench/BENCHMARKS-smoke.md instead
 #   bash bench/run.sh --only echo,fanout --runs 1 --targets ours,node
 #
-# Needs: cargo; Node.js + npm for the Node reference (skipped without them); taskset
-# (util-linux) for pinning; rsvg-convert (librsvg2-bin) for PNG charts (SVG otherwise).
+# Needs: cargo; Node.js + npm for the Node reference (skipped without them, unless
+# BENCH_REQUIRE_NODE=1, as in CI); taskset (util-linux) for pinning; rsvg-convert (librsvg2-bin)
+# for PNG charts (SVG otherwise). Exits non-zero when a scenario fails to run, never on figures.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,6 +20,15 @@ for a in "$@"; do
 done
 
 step() { printf '==> %s\n' "$*" >&2; }
+
+# Without the Node reference the run goes on (its rows are left out), unless it is required.
+node_missing() {
+  if [ "${BENCH_REQUIRE_NODE:-0}" = 1 ]; then
+    step "$1, and BENCH_REQUIRE_NODE=1"
+    exit 1
+  fi
+  step "$1: the Node reference will be skipped"
+}
 
 step "building the servers and the harness (release)"
 cargo build --release --quiet -p server --bin server --example conformance
@@ -33,11 +43,15 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then
       export npm_config_nodedir=/usr
     fi
-    (cd "$ref" && npm ci --no-audit --no-fund --loglevel=error) \
-      || step "npm ci failed: the Node reference will be skipped"
+    started=$SECONDS
+    if (cd "$ref" && npm ci --no-audit --no-fund --loglevel=error); then
+      step "npm ci took $((SECONDS - started)) s"
+    else
+      node_missing "npm ci failed in $ref"
+    fi
   fi
 else
-  step "node/npm not found: the Node reference will be skipped"
+  node_missing "node/npm not found"
 fi
 
 if ! $smoke && ! command -v rsvg-convert >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \

@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     net::SocketAddr,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
     time::{Duration, Instant},
@@ -17,7 +17,8 @@ use tokio::task::JoinSet;
 use crate::{
     Plan,
     eio::{
-        self, Result, WsClient, ack_id, for_each_stamp, is_event, json_str_field, now_us, stamp,
+        self, Result, WsClient, ack_id, for_each_seq, for_each_stamp, is_event, json_str_field,
+        now_us, stamp,
     },
     fakellm::FakeLlm,
     load::{Window, connect_many},
@@ -375,4 +376,228 @@ pub async fn bot(addr: SocketAddr, plan: &Plan, llm: FakeLlm) -> Result<Metrics>
     add_latency(&mut m, "token", &token_hist.snapshot());
     add_latency(&mut m, "delta", &delta_hist.snapshot());
     Ok(m)
+}
+
+/// What the members of the chat flood share.
+struct Flood {
+    /// Messages sent (their `seq`s are 1 to this: the room is new).
+    messages: u64,
+    /// Distinct `seq`s received, summed over the members.
+    received: AtomicU64,
+    /// Of those, the ones that first came in a `messages` replay batch.
+    replayed: AtomicU64,
+    /// `seq`s a member received again.
+    duplicates: AtomicU64,
+    /// `send`s acked `{ok:true}`, and refused.
+    acked: AtomicU64,
+    refused: AtomicU64,
+    /// Members whose connection ended (closed by the server or a transport error).
+    closed: AtomicU64,
+    /// Time of the last new delivery, and of the last packet of any kind (µs).
+    last: AtomicU64,
+    last_packet: AtomicU64,
+    /// From the stamp in the text to the first arrival of each message at each member.
+    hist: SharedHist,
+    first_error: Mutex<Option<String>>,
+}
+
+impl Flood {
+    fn error(&self, text: String) {
+        if let Ok(mut e) = self.first_error.lock() {
+            e.get_or_insert(text);
+        }
+    }
+}
+
+/// The `seq`s one member has seen: a bit per message.
+struct Seen(Vec<u64>);
+
+impl Seen {
+    fn new(messages: u64) -> Self {
+        Self(vec![0; usize::try_from(messages / 64 + 1).unwrap_or(1)])
+    }
+
+    /// Whether `seq` is new to this member (`None`: not a message of the flood).
+    fn insert(&mut self, seq: u64) -> Option<bool> {
+        let word = self.0.get_mut(usize::try_from(seq / 64).ok()?)?;
+        let bit = 1u64 << (seq % 64);
+        let new = *word & bit == 0;
+        *word |= bit;
+        Some(new)
+    }
+}
+
+/// One member of the flood: reads until its connection ends, counting each `seq` it gets live
+/// (`message`) or replayed (`messages` batches), and the acks of the `send`s (the sender's).
+async fn flood_member(mut c: WsClient, f: Arc<Flood>) {
+    let mut seen = Seen::new(f.messages);
+    let (mut seqs, mut stamps) = (Vec::new(), Vec::new());
+    loop {
+        let t = match c.recv().await {
+            Ok(t) => t,
+            Err(e) => {
+                f.closed.fetch_add(1, Relaxed);
+                f.error(format!("a member's connection ended: {e}"));
+                return;
+            }
+        };
+        let now = now_us();
+        f.last_packet.store(now, Relaxed);
+        if ack_id(&t, "").is_some() {
+            if t.contains("\"ok\":true") {
+                f.acked.fetch_add(1, Relaxed);
+            } else {
+                f.refused.fetch_add(1, Relaxed);
+                f.error(format!("a `send` was refused: `{:.200}`", &*t));
+            }
+            continue;
+        }
+        let batch = is_event(&t, "", "messages");
+        if !batch && !is_event(&t, "", "message") {
+            continue;
+        }
+        seqs.clear();
+        stamps.clear();
+        for_each_seq(&t, |s| seqs.push(s));
+        for_each_stamp(&t, |ts, _| stamps.push(now.saturating_sub(ts)));
+        let (mut new, mut dup) = (0u64, 0u64);
+        for (i, &seq) in seqs.iter().enumerate() {
+            match seen.insert(seq) {
+                Some(true) => {
+                    new += 1;
+                    // One stamp per message, in the same order as the `seq`s.
+                    if let Some(&lat) = stamps.get(i) {
+                        f.hist.record(lat);
+                    }
+                }
+                Some(false) => dup += 1,
+                None => {}
+            }
+        }
+        if new > 0 {
+            f.received.fetch_add(new, Relaxed);
+            if batch {
+                f.replayed.fetch_add(new, Relaxed);
+            }
+            f.last.store(now, Relaxed);
+        }
+        if dup > 0 {
+            f.duplicates.fetch_add(dup, Relaxed);
+        }
+    }
+}
+
+/// Scenario 3's flood on the chat protocol: `members` guests in one new room; one of them
+/// writes `messages` `send {room, text, clientId}` back to back (each asking for an ack, none
+/// awaited before the next), then every member counts the distinct `seq`s it got, live or
+/// replayed (the slow-reader policy of `docs/PROTOCOL.md`), until all arrived or nothing
+/// came for 3 s once every `send` was acked.
+pub async fn flood(addr: SocketAddr, members: usize, messages: usize) -> Result<Metrics> {
+    let mut clients = populate(addr, members, 1).await?;
+    let room = clients
+        .first()
+        .map(|(_, r)| r.clone())
+        .ok_or("no members")?;
+    let (mut sender, _) = clients.swap_remove(0);
+    let n = messages as u64;
+    let f = Arc::new(Flood {
+        messages: n,
+        received: AtomicU64::new(0),
+        replayed: AtomicU64::new(0),
+        duplicates: AtomicU64::new(0),
+        acked: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        closed: AtomicU64::new(0),
+        last: AtomicU64::new(0),
+        last_packet: AtomicU64::new(now_us()),
+        hist: SharedHist::default(),
+        first_error: Mutex::new(None),
+    });
+    let mut readers = JoinSet::new();
+    for (c, _) in clients {
+        readers.spawn(flood_member(c, f.clone()));
+    }
+    // Let the joins' own traffic (presence, joined) pass first.
+    let settle_end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < settle_end
+        && now_us().saturating_sub(f.last_packet.load(Relaxed)) < 300_000
+    {
+        tokio::select! {
+            r = sender.recv() => { r?; }
+            () = eio::pause(50) => {}
+        }
+    }
+
+    let pad = "x".repeat(80);
+    let t0 = now_us();
+    for k in 1..=n {
+        let args = format!(
+            "{{\"room\":\"{room}\",\"text\":\"{} {pad}\",\"clientId\":\"flood-{k}\"}}",
+            stamp(now_us(), k)
+        );
+        sender
+            .feed(sender.event_with_ack(100 + k, "send", &args))
+            .await?;
+    }
+    sender.flush().await?;
+    let written_s = now_us().saturating_sub(t0) as f64 / 1e6;
+    readers.spawn(flood_member(sender, f.clone()));
+
+    let expected = n * members as u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        eio::pause(50).await;
+        let answered = f.acked.load(Relaxed) + f.refused.load(Relaxed) >= n;
+        let all_in = f.received.load(Relaxed) >= expected;
+        let quiet = now_us().saturating_sub(f.last_packet.load(Relaxed)) > 3_000_000;
+        let gone = f.closed.load(Relaxed) >= members as u64;
+        if (answered && (all_in || quiet)) || gone || Instant::now() > deadline {
+            break;
+        }
+    }
+    readers.abort_all();
+    if let Some(e) = f.first_error.lock().ok().and_then(|mut e| e.take()) {
+        crate::note(format!("chat flood: {e}"));
+    }
+    let got = f.received.load(Relaxed);
+    let span = f.last.load(Relaxed).saturating_sub(t0).max(1);
+    let mut m = Metrics::new();
+    m.insert("flood_expected".into(), expected as f64);
+    m.insert("flood_received".into(), got as f64);
+    m.insert("flood_lost".into(), expected.saturating_sub(got) as f64);
+    m.insert("flood_duplicates".into(), f.duplicates.load(Relaxed) as f64);
+    m.insert("flood_replayed".into(), f.replayed.load(Relaxed) as f64);
+    m.insert("flood_acked".into(), f.acked.load(Relaxed) as f64);
+    m.insert("flood_refused".into(), f.refused.load(Relaxed) as f64);
+    m.insert("flood_closed".into(), f.closed.load(Relaxed) as f64);
+    m.insert("flood_written_s".into(), written_s);
+    m.insert("flood_last_s".into(), span as f64 / 1e6);
+    m.insert(
+        "flood_deliveries_per_s".into(),
+        got as f64 / span as f64 * 1e6,
+    );
+    add_latency(&mut m, "flood", &f.hist.snapshot());
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_counts_each_seq_once_and_ignores_others() {
+        let mut seen = Seen::new(130);
+        assert_eq!(seen.insert(1), Some(true));
+        assert_eq!(seen.insert(1), Some(false));
+        assert_eq!(seen.insert(130), Some(true));
+        assert_eq!(seen.insert(64), Some(true));
+        assert_eq!(seen.insert(10_000), None);
+    }
+
+    #[test]
+    fn ack_data_reads_the_envelope() {
+        let ok = ack_data(r#"43101[{"ok":true,"data":{"id":"m1","seq":3,"ts":5}}]"#);
+        assert_eq!(ok.ok().and_then(|d| d["seq"].as_u64()), Some(3));
+        assert!(ack_data(r#"437[{"ok":false,"error":{"code":"forbidden"}}]"#).is_err());
+    }
 }

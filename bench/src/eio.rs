@@ -208,6 +208,23 @@ pub fn for_each_stamp(text: &str, mut f: impl FnMut(u64, u64)) {
     }
 }
 
+/// Finds every `"seq":<n>` in `text` (a `message` carries one, a `messages` batch one per
+/// message), calling `f(n)` for each. The texts the harness sends never contain that key.
+pub fn for_each_seq(text: &str, mut f: impl FnMut(u64)) {
+    const KEY: &str = "\"seq\":";
+    let mut rest = text;
+    while let Some(i) = rest.find(KEY) {
+        rest = &rest[i + KEY.len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if let Ok(n) = rest[..end].parse() {
+            f(n);
+        }
+        rest = &rest[end..];
+    }
+}
+
 /// Pads a JSON object with a `"p"` field so that it is `size` bytes long (at least its own).
 pub fn padded_object(fields: &str, size: usize) -> String {
     let base = format!("{{{fields},\"p\":\"\"}}");
@@ -421,6 +438,20 @@ mod tests {
         let mut seen = Vec::new();
         for_each_stamp(&text, |ts, seq| seen.push((ts, seq)));
         assert_eq!(seen, vec![(5, 1), (9, 2)]);
+    }
+
+    #[test]
+    fn seqs_are_found_in_messages_and_batches() {
+        let mut seen = Vec::new();
+        for_each_seq(
+            r#"42["message",{"room":"r1","id":"m","seq":7,"lastSeq":9,"text":"~1_2~ x"}]"#,
+            |n| seen.push(n),
+        );
+        for_each_seq(
+            r#"42["messages",{"room":"r1","messages":[{"seq":8,"ts":1},{"seq":10}]}]"#,
+            |n| seen.push(n),
+        );
+        assert_eq!(seen, vec![7, 8, 10]);
     }
 
     #[test]

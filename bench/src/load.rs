@@ -36,18 +36,26 @@ pub async fn connect_many(
 ) -> Result<Vec<WsClient>> {
     let auths: Vec<(usize, Option<String>)> = (first..first + n).map(|i| (i, auth(i))).collect();
     let results: Vec<Result<WsClient>> = stream::iter(auths)
-        .map(|(i, a)| async move {
-            tokio::time::timeout(
-                CALL_TIMEOUT,
-                WsClient::connect(addr, Some(source_ip(i)), nsp, a.as_deref()),
-            )
-            .await
-            .map_err(|_| format!("connect {i} timed out"))?
-        })
+        .map(|(i, a)| connect_one(addr, i, nsp, a))
         .buffer_unordered(CONNECT_CONCURRENCY)
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// Connects client number `i` (the number picks the source address), within [`CALL_TIMEOUT`].
+async fn connect_one(
+    addr: SocketAddr,
+    i: usize,
+    nsp: &'static str,
+    auth: Option<String>,
+) -> Result<WsClient> {
+    tokio::time::timeout(
+        CALL_TIMEOUT,
+        WsClient::connect(addr, Some(source_ip(i)), nsp, auth.as_deref()),
+    )
+    .await
+    .map_err(|_| format!("connect {i} timed out"))?
 }
 
 async fn call(c: &mut WsClient, id: u64, event: &str, args: &str) -> Result<String> {
@@ -354,6 +362,7 @@ pub async fn fanout(addr: SocketAddr, plan: FanoutPlan) -> Result<Metrics> {
         &fan,
         Duration::from_millis(500),
         Duration::from_secs(20),
+        None,
     )
     .await?;
     m.insert(
@@ -392,6 +401,7 @@ pub async fn fanout(addr: SocketAddr, plan: FanoutPlan) -> Result<Metrics> {
             &fan,
             Duration::from_millis(500),
             Duration::from_secs(20),
+            None,
         )
         .await?;
         let got = fan.phase_count[1].load(Relaxed);
@@ -419,6 +429,7 @@ pub async fn fanout(addr: SocketAddr, plan: FanoutPlan) -> Result<Metrics> {
             &fan,
             Duration::from_secs(3),
             Duration::from_secs(90),
+            Some((2, (plan.flood * plan.members) as u64)),
         )
         .await?;
         let expected = (plan.flood * plan.members) as u64;
@@ -427,6 +438,7 @@ pub async fn fanout(addr: SocketAddr, plan: FanoutPlan) -> Result<Metrics> {
         m.insert("flood_expected".into(), expected as f64);
         m.insert("flood_received".into(), got as f64);
         m.insert("flood_lost".into(), expected.saturating_sub(got) as f64);
+        m.insert("flood_last_s".into(), span as f64 / 1e6);
         m.insert(
             "flood_deliveries_per_s".into(),
             got as f64 / span as f64 * 1e6,
@@ -438,8 +450,15 @@ pub async fn fanout(addr: SocketAddr, plan: FanoutPlan) -> Result<Metrics> {
     Ok(m)
 }
 
-/// Reads the sender's socket until no delivery arrived for `quiet` (or `max` passed).
-async fn drain(sender: &mut WsClient, fan: &Fan, quiet: Duration, max: Duration) -> Result<()> {
+/// Reads the sender's socket until no delivery arrived for `quiet` (or `max` passed), or,
+/// with `all: Some((phase, n))`, until that phase has its `n` deliveries (nothing more can come).
+async fn drain(
+    sender: &mut WsClient,
+    fan: &Fan,
+    quiet: Duration,
+    max: Duration,
+    all: Option<(usize, u64)>,
+) -> Result<()> {
     let end = Instant::now() + max;
     let quiet_us = quiet.as_micros() as u64;
     while Instant::now() < end {
@@ -449,39 +468,86 @@ async fn drain(sender: &mut WsClient, fan: &Fan, quiet: Duration, max: Duration)
                 if now_us().saturating_sub(fan.last.load(Relaxed)) > quiet_us {
                     break;
                 }
+                if all.is_some_and(|(phase, n)| fan.phase_count[phase].load(Relaxed) >= n) {
+                    break;
+                }
             }
         }
     }
     Ok(())
 }
 
+/// What the idle scenario measured against one server.
+pub struct IdleOutcome {
+    /// (connections, server RSS in KiB) at 0 and after each level.
+    pub points: Vec<(usize, u64)>,
+    /// Connections open at the top level, when the hold began.
+    pub held: usize,
+    /// How long they were held.
+    pub hold: Duration,
+    /// Connections that ended (closed by the server, or a transport error) from their connect
+    /// to the end of the hold.
+    pub lost: usize,
+    /// Why the first of them ended.
+    pub first_loss: Option<String>,
+}
+
 /// Scenario 1: connects clients up to each of `levels` and reads the server's RSS after each
-/// (once it settled). `rss` reads the server's resident set in KiB. Returns (connections, KiB).
+/// (once it settled), then holds them all for `hold` and counts those that were lost. Every
+/// client answers the server's pings from the moment it is connected (a task per client), so
+/// none waits for the rest of its level. `rss` reads the server's resident set in KiB.
 pub async fn idle(
     addr: SocketAddr,
     levels: &[usize],
+    hold: Duration,
     auth: impl Fn(usize) -> Option<String> + Copy,
     rss: impl Fn() -> Option<u64>,
-) -> Result<Vec<(usize, u64)>> {
+) -> Result<IdleOutcome> {
     let mut points = Vec::new();
     eio::pause(500).await;
     points.push((0, rss().ok_or("cannot read the server's RSS")?));
+    let lost = Arc::new(AtomicU64::new(0));
+    let first_loss: Arc<Mutex<Option<String>>> = Arc::default();
     let mut holders = JoinSet::new();
     let mut have = 0;
     for &level in levels {
         if level <= have {
             continue;
         }
-        let conns = connect_many(addr, have, level - have, "", auth).await?;
-        for mut c in conns {
-            holders.spawn(async move { while c.recv().await.is_ok() {} });
+        let mut connects = stream::iter(have..level)
+            .map(|i| connect_one(addr, i, "", auth(i)))
+            .buffer_unordered(CONNECT_CONCURRENCY);
+        while let Some(c) = connects.next().await {
+            let mut c = c?;
+            let (lost, first_loss) = (lost.clone(), first_loss.clone());
+            holders.spawn(async move {
+                // `recv` answers pings; it returns only with an error or a close.
+                let e = loop {
+                    if let Err(e) = c.recv().await {
+                        break e;
+                    }
+                };
+                lost.fetch_add(1, Relaxed);
+                if let Ok(mut f) = first_loss.lock() {
+                    f.get_or_insert_with(|| e.to_string());
+                }
+            });
         }
         have = level;
         settle(&rss).await;
         points.push((have, rss().ok_or("cannot read the server's RSS")?));
     }
+    eio::sleep_until(Instant::now() + hold).await;
+    let lost = usize::try_from(lost.load(Relaxed)).unwrap_or(usize::MAX);
     holders.abort_all();
-    Ok(points)
+    let first_loss = first_loss.lock().ok().and_then(|mut f| f.take());
+    Ok(IdleOutcome {
+        points,
+        held: have,
+        hold,
+        lost,
+        first_loss,
+    })
 }
 
 /// Waits until the RSS stops moving (or 5 s).

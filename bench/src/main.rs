@@ -53,6 +53,8 @@ pub struct Plan {
     pub flood: usize,
     /// Connection counts of the idle scenario.
     pub idle_levels: Vec<usize>,
+    /// How long the idle scenario holds its top level before counting the connections lost.
+    pub idle_hold: Duration,
     /// Clients of the chat scenario.
     pub chat_clients: usize,
     /// Rooms of the chat scenario.
@@ -76,13 +78,14 @@ impl Plan {
                 smoke,
                 runs: runs.unwrap_or(1),
                 warm: Duration::from_millis(200),
-                measure: Duration::from_millis(800),
+                measure: Duration::from_millis(600),
                 echo_clients: 4,
                 payload: 100,
                 fan_members: 20,
                 fan_rate: 2_000,
                 flood: 50,
                 idle_levels: vec![50, 100],
+                idle_hold: Duration::from_secs(2),
                 chat_clients: 20,
                 chat_rooms: 2,
                 bot_viewers: 10,
@@ -107,6 +110,7 @@ impl Plan {
             fan_rate: 40_000,
             flood: 2_000,
             idle_levels,
+            idle_hold: Duration::from_secs(60),
             chat_clients: 1_000,
             chat_rooms: 10,
             bot_viewers: 1_000,
@@ -177,7 +181,10 @@ fn parse_cli() -> std::result::Result<Cli, String> {
             "--runs" => cli.runs = Some(value()?.parse().map_err(|_| "bad --runs")?),
             "--only" => cli.only = Some(list(value()?)),
             "--targets" => cli.targets = Some(list(value()?)),
-            "--out" => cli.out = Some(PathBuf::from(value()?)),
+            "--out" => {
+                let out = PathBuf::from(value()?);
+                cli.out = Some(std::path::absolute(&out).unwrap_or(out));
+            }
             "--port" => cli.port = value()?.parse().map_err(|_| "bad --port")?,
             "--tokens-per-sec" => {
                 cli.tokens_per_sec = value()?.parse().map_err(|_| "bad --tokens-per-sec")?;
@@ -192,6 +199,7 @@ fn parse_cli() -> std::result::Result<Cli, String> {
 const USAGE: &str = "usage:
   bench all [--smoke] [--runs N] [--only echo,fanout,idle,polling,chat,bot,sweep]
             [--targets ours,node,sioxide,raw] [--out docs/BENCHMARKS.md]
+            (a target is a family, or one server: ours-chat, ours-buf4096, node-chat)
   bench smoke                     the same as `all --smoke`
   bench report [--out FILE]       the report again from bench/results.json (no measuring)
   bench fake-llm [--port N] [--tokens-per-sec 200] [--tokens 600]";
@@ -304,7 +312,7 @@ async fn run_all(cli: &Cli) -> Result<()> {
             && cli
                 .targets
                 .as_ref()
-                .is_none_or(|t| t.iter().any(|x| x == target_name(k)))
+                .is_none_or(|t| t.iter().any(|x| x == target_name(k) || x == slug(k)))
     };
     for scenario in SCENARIOS {
         if !wanted(scenario) {
@@ -313,8 +321,7 @@ async fn run_all(cli: &Cli) -> Result<()> {
         let t0 = std::time::Instant::now();
         eprintln!("==> {scenario}");
         if let Err(e) = run_scenario(scenario, &env, &plan, &allowed, &mut results).await {
-            eprintln!("    {scenario} failed: {e}");
-            results.note(&format!("Scenario `{scenario}` failed: {e}"));
+            results.fail(&format!("Scenario `{scenario}` failed: {e}"));
         }
         results.scenario_time(scenario, t0.elapsed());
     }
@@ -398,13 +405,32 @@ async fn run_scenario(
                 flood: plan.flood,
                 size: plan.payload,
             };
+            // The chat servers take only the flood, on the chat protocol (`send`, with the
+            // slow-reader policy); the others all three phases on `/harness`.
+            let chat_flood =
+                |k: Kind| !matches!(k, Kind::OursChat | Kind::NodeChat) || fp.flood > 0;
             for run in 1..=plan.runs {
-                for kind in [Kind::Ours, Kind::OursBigBuffer, Kind::Node, Kind::Sioxide]
-                    .into_iter()
-                    .filter(|k| allowed(*k))
+                for kind in [
+                    Kind::Ours,
+                    Kind::OursBigBuffer,
+                    Kind::Node,
+                    Kind::Sioxide,
+                    Kind::OursChat,
+                    Kind::NodeChat,
+                ]
+                .into_iter()
+                .filter(|k| allowed(*k) && chat_flood(*k))
                 {
                     let r = once(env, kind, scenario, run, &StartOpts::default(), |s| {
-                        load::fanout(s.addr, fp)
+                        let addr = s.addr;
+                        async move {
+                            match kind {
+                                Kind::OursChat | Kind::NodeChat => {
+                                    chat::flood(addr, fp.members, fp.flood).await
+                                }
+                                _ => load::fanout(addr, fp).await,
+                            }
+                        }
                     })
                     .await;
                     results.push(scenario, kind, run, r);
@@ -448,20 +474,29 @@ async fn run_scenario(
             ];
             for kind in targets.into_iter().filter(|k| allowed(*k)) {
                 let tag = format!("idle-{}", slug(kind));
-                let server = Server::start(env, kind, &tag, &StartOpts::default()).await?;
+                eprintln!("    {tag}");
+                let server = match Server::start(env, kind, &tag, &StartOpts::default()).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        results.fail(&format!("idle, {}: {e}", kind.label()));
+                        continue;
+                    }
+                };
                 let auth = move |i: usize| {
                     (kind == Kind::OursChat).then(|| format!("{{\"name\":\"idle{i}\"}}"))
                 };
                 let r = tokio::time::timeout(
-                    RUN_TIMEOUT,
-                    load::idle(server.addr, &plan.idle_levels, auth, || server.rss_kib()),
+                    RUN_TIMEOUT + plan.idle_hold,
+                    load::idle(server.addr, &plan.idle_levels, plan.idle_hold, auth, || {
+                        server.rss_kib()
+                    }),
                 )
                 .await;
                 server.stop().await;
                 match r {
-                    Ok(Ok(points)) => results.idle(kind, points),
-                    Ok(Err(e)) => results.note(&format!("idle, {}: {e}", kind.label())),
-                    Err(_) => results.note(&format!("idle, {}: timed out", kind.label())),
+                    Ok(Ok(outcome)) => results.idle(kind, outcome),
+                    Ok(Err(e)) => results.fail(&format!("idle, {}: {e}", kind.label())),
+                    Err(_) => results.fail(&format!("idle, {}: timed out", kind.label())),
                 }
             }
         }
