@@ -6,6 +6,7 @@
 #   bash bench/run.sh --smoke            every scenario for a second or two, tiny loads (CI);
 #                                        writes target/bench/BENCHMARKS-smoke.md instead
 #   bash bench/run.sh --only echo,fanout --runs 1 --targets ours,node
+#                                        a subset: writes target/bench/BENCHMARKS-partial.md
 #
 # Needs: cargo; Node.js + npm for the Node reference (skipped without them, unless
 # BENCH_REQUIRE_NODE=1, as in CI); taskset (util-linux) for pinning; rsvg-convert (librsvg2-bin)

@@ -326,9 +326,13 @@ async fn run_all(cli: &Cli) -> Result<()> {
         results.scenario_time(scenario, t0.elapsed());
     }
     results.total = started.elapsed();
+    // Only a whole run replaces the committed report; a subset goes next to the scratch files.
+    let partial = cli.only.is_some() || cli.targets.is_some() || cli.runs.is_some();
     let out = cli.out.clone().unwrap_or_else(|| {
         if plan.smoke {
             env.work_dir.join("BENCHMARKS-smoke.md")
+        } else if partial {
+            env.work_dir.join("BENCHMARKS-partial.md")
         } else {
             env.root.join("docs/BENCHMARKS.md")
         }

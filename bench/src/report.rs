@@ -1138,7 +1138,7 @@ impl Results {
         md.push_str(
             "## Reproduce\n\n```sh\nbash bench/run.sh            # everything, writes this file and bench/charts/\n\
              bash bench/run.sh --smoke    # every scenario for a second or two (CI)\n\
-             bash bench/run.sh --only echo,fanout --runs 1   # a subset\n```\n\n\
+             bash bench/run.sh --only echo,fanout --runs 1   # a subset: target/bench/BENCHMARKS-partial.md\n```\n\n\
              `bench/run.sh` builds `target/release/{server,examples/conformance,bench,sioxide-ref,raw-ws-ref}`, runs \
              `npm ci` in `bench/node-reference/`, raises `ulimit -n` to the hard limit and runs \
              `taskset -c 1 target/release/bench all`. Raw figures of every run: `bench/results.json`.\n",
