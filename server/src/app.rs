@@ -139,8 +139,16 @@ pub fn router<A: Adapter>(
 /// hyper hands them over as slices of the buffer it read the request into (8 KiB or more), and
 /// the Engine.IO layer keeps each session's request head for as long as the session lives; one
 /// header slice kept the whole buffer alive, about half of an idle connection's memory
-/// (`docs/BENCHMARKS.md`). The copies cost a few hundred bytes per request.
+/// (`docs/BENCHMARKS.md`). Only a request that opens a session is kept; one that carries a `sid`
+/// (every long-polling round trip, an upgrade) is passed on as it is.
 async fn detach_head(mut req: Request) -> Request {
+    let opens_session = req
+        .uri()
+        .query()
+        .is_none_or(|q| !q.split('&').any(|pair| pair.starts_with("sid=")));
+    if !opens_session {
+        return req;
+    }
     if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
         // axum's router keeps a clone of the URI as it came (`OriginalUri`): the same slice.
         if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>() {
