@@ -58,6 +58,8 @@ impl Tokens {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // A token not valid yet is refused like an expired one.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret),
@@ -87,6 +89,7 @@ impl Tokens {
             .map_err(|e| {
                 let why = match e.kind() {
                     jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired",
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => "token not valid yet",
                     jsonwebtoken::errors::ErrorKind::InvalidSignature => {
                         "token signature is invalid"
                     }
@@ -242,6 +245,22 @@ mod tests {
             .expect("encode");
         let err = tokens.verify(&token).expect_err("expired");
         assert_eq!(err.message, "token expired");
+    }
+
+    #[test]
+    fn tokens_not_valid_yet_are_refused_and_valid_ones_accepted() {
+        let tokens = Tokens::new(b"0123456789abcdef0123");
+        let token = |nbf: u64| {
+            let claims = serde_json::json!({ "sub": "alice", "exp": now_secs() + 600, "nbf": nbf });
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
+                .expect("encode")
+        };
+        let err = tokens
+            .verify(&token(now_secs() + 3600))
+            .expect_err("not valid for an hour");
+        assert_eq!(err.code, ErrorCode::Unauthorized);
+        assert_eq!(err.message, "token not valid yet");
+        assert!(tokens.verify(&token(now_secs() - 10)).is_ok());
     }
 
     #[test]
