@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use rmpv::Value;
 use serde::Deserialize;
 use serde_json::json;
-use server::{Config, app, order::Turn, serve, telemetry, wire::Args};
+use server::{Config, app, flow::Turn, serve, telemetry, wire::Args};
 use socketioxide::{
     extract::{AckSender, Data, SocketRef, TryData},
     handler::ConnectHandler,
@@ -42,7 +42,13 @@ async fn main() -> ExitCode {
     io.ns("/harness", on_harness_connect.with(refuse_on_request));
 
     let readiness = app::Readiness::default();
-    let router = app::router(&cfg, layer, readiness.clone(), axum::Router::new());
+    let router = app::router(
+        &cfg,
+        layer,
+        readiness.clone(),
+        Default::default(),
+        axum::Router::new(),
+    );
     let result = async {
         let listener = serve::bind(&cfg)?;
         let shutdown = serve::shutdown_signal()?;
@@ -71,14 +77,14 @@ async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
         "message",
         async |s: SocketRef, turn: Turn, Data(args): Data<Args<Value>>| {
             // Echo in arrival order, as Node's server does.
-            turn.wait().await;
+            turn.wait().await.ok();
             s.emit("message-back", &args).ok();
         },
     );
     socket.on(
         "message-with-ack",
         async |turn: Turn, Data(args): Data<Args<Value>>, ack: AckSender| {
-            turn.wait().await;
+            turn.wait().await.ok();
             ack.send(&args).ok();
         },
     );

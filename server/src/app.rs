@@ -22,7 +22,10 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
 };
 
-use crate::config::{Config, ParserKind, Transport};
+use crate::{
+    config::{Config, ParserKind, Transport},
+    cut::Cuts,
+};
 
 /// The path Socket.IO clients connect to, as in every official client's default.
 pub const SOCKET_IO_PATH: &str = "/socket.io";
@@ -89,6 +92,9 @@ pub fn socket_io_builder(cfg: &Config) -> SocketIoBuilder {
         .ack_timeout(cfg.ack_timeout())
         .max_payload(cfg.max_payload_bytes)
         .ws_max_message_size(usize::try_from(cfg.max_payload_bytes).unwrap_or(usize::MAX))
+        // tungstenite reads a whole frame before it checks the message size: a frame header
+        // declaring more than the limit must be refused as it arrives.
+        .ws_max_frame_size(usize::try_from(cfg.max_payload_bytes).unwrap_or(usize::MAX))
         .max_buffer_size(cfg.max_buffer_size)
         .ws_read_buffer_size(cfg.ws_read_buffer_bytes);
     builder = match (
@@ -106,11 +112,12 @@ pub fn socket_io_builder(cfg: &Config) -> SocketIoBuilder {
 }
 
 /// The HTTP application: health endpoints, Socket.IO at [`SOCKET_IO_PATH`], CORS, compression,
-/// and the Engine.IO v3 gate. `extra` holds the application's own routes (static files, …).
+/// the Engine.IO v3 gate, and the gate of sessions the server cut (`cuts`). `extra` holds the application's own routes (static files, …).
 pub fn router<A: Adapter>(
     cfg: &Config,
     io_layer: SocketIoLayer<A>,
     readiness: Readiness,
+    cuts: Arc<Cuts>,
     extra: Router,
 ) -> Router {
     let allow_eio3 = cfg.allow_eio3;
@@ -118,6 +125,9 @@ pub fn router<A: Adapter>(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(readiness))
         .layer(io_layer)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            cuts.clone().gate(req, next)
+        }))
         .layer(middleware::map_request(detach_head))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             engine_io_version_gate(allow_eio3, req, next)
@@ -209,15 +219,22 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
+/// The Engine.IO protocol version a request asks for, read exactly as engineioxide reads it: the
+/// first `EIO=` pair of the query, cut at the next `=`. Any other reading could disagree with
+/// the engine (`EIO=3=1` is version 3 to the engine).
+pub fn engine_io_version(query: &str) -> Option<&str> {
+    query
+        .split('&')
+        .find(|pair| pair.starts_with("EIO="))
+        .and_then(|pair| pair.split('=').nth(1))
+}
+
 /// socketioxide is built with Engine.IO v3 support; refuse v3 handshakes unless allowed, with
 /// the same answer Node's server gives (`{"code":5,"message":"Unsupported protocol version"}`).
 async fn engine_io_version_gate(allow_eio3: bool, req: Request, next: Next) -> Response {
     if !allow_eio3
         && req.uri().path().starts_with(SOCKET_IO_PATH)
-        && req
-            .uri()
-            .query()
-            .is_some_and(|q| q.split('&').any(|kv| kv == "EIO=3"))
+        && req.uri().query().and_then(engine_io_version) == Some("3")
     {
         return (
             StatusCode::BAD_REQUEST,

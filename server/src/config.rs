@@ -98,6 +98,21 @@ pub struct Config {
     #[arg(long, env = "CHAT_WS_READ_BUFFER_BYTES", default_value_t = 1024)]
     pub ws_read_buffer_bytes: usize,
 
+    /// Events one connection may have waiting or running at once; beyond it an event is
+    /// answered `rate_limited` at once.
+    #[arg(long, env = "CHAT_MAX_PENDING_EVENTS", default_value_t = 256)]
+    pub max_pending_events: usize,
+
+    /// Bytes the server may queue for one connection (answers, messages, replays, bot events),
+    /// refilled over 5 s; past it answers wait and messages are replayed later from storage.
+    #[arg(long, env = "CHAT_CLIENT_OUTPUT_LIMIT_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub client_output_limit_bytes: usize,
+
+    /// A connection whose output stays over its limit this long is disconnected (it reconnects
+    /// and recovers by `seq`), in milliseconds.
+    #[arg(long, env = "CHAT_SLOW_CLIENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub slow_client_timeout_ms: u64,
+
     /// Long-polling responses larger than this are compressed (gzip or brotli), in bytes.
     #[arg(long, env = "CHAT_COMPRESSION_MIN_BYTES", default_value_t = 1024)]
     pub compression_min_bytes: u64,
@@ -155,6 +170,14 @@ pub struct Config {
     /// Messages a user may send at once before the sustained rate applies.
     #[arg(long, env = "CHAT_RATE_LIMIT_BURST", default_value_t = 100)]
     pub rate_limit_burst: u32,
+
+    /// Rooms a user may create per minute (also the burst).
+    #[arg(long, env = "CHAT_ROOMS_PER_MINUTE", default_value_t = 10)]
+    pub rooms_per_minute: u32,
+
+    /// `typing` notices a user may send per second (bursts of twice that).
+    #[arg(long, env = "CHAT_TYPING_PER_SEC", default_value_t = 5)]
+    pub typing_per_sec: u32,
 
     /// How long a `typing` notice lasts unless repeated, in milliseconds.
     #[arg(long, env = "CHAT_TYPING_TIMEOUT_MS", default_value_t = 5_000)]
@@ -460,6 +483,14 @@ impl Config {
             ("shutdown_timeout_ms", self.shutdown_timeout_ms),
             ("max_buffer_size", self.max_buffer_size as u64),
             ("ws_read_buffer_bytes", self.ws_read_buffer_bytes as u64),
+            ("max_pending_events", self.max_pending_events as u64),
+            (
+                "client_output_limit_bytes",
+                self.client_output_limit_bytes as u64,
+            ),
+            ("slow_client_timeout_ms", self.slow_client_timeout_ms),
+            ("rooms_per_minute", u64::from(self.rooms_per_minute)),
+            ("typing_per_sec", u64::from(self.typing_per_sec)),
             ("backlog", u64::from(self.backlog)),
             ("max_message_bytes", self.max_message_bytes as u64),
             ("rate_limit_per_sec", u64::from(self.rate_limit_per_sec)),

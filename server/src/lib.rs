@@ -4,23 +4,24 @@
 //! - [`config`]: flags, `CHAT_*` variables and the TOML file merged into one typed [`Config`];
 //!   the only module that reads the environment.
 //! - [`telemetry`]: `tracing` setup, readable or JSON.
-//! - [`ack`]: acknowledgements that wait for room in a busy socket's queue instead of vanishing.
 //! - [`app`]: the app builder shared by the server and the conformance profile: the Socket.IO
 //!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
-//! - [`order`]: the [`order::Turn`] extractor that makes one socket's events run in order.
+//! - [`cut`]: closing one client's transport from the server side (a slow client's).
+//! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
+//!   bounded in bytes (answers that wait for room, the output budget).
 //! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`.
 //! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
 //!   (embedded offline bot or any OpenAI-compatible API).
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
-pub mod ack;
 pub mod app;
 pub mod bot;
 pub mod chat;
 pub mod config;
-pub mod order;
+pub mod cut;
+pub mod flow;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

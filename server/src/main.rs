@@ -123,11 +123,13 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .upsert_user(server::bot::BOT_ID, cfg.bot_name.trim(), false, 0)
         .await
         .context("in database_url: cannot record the bot user")?;
+    let cuts = Arc::new(server::cut::Cuts::default());
     let chat = Chat::new(
         &cfg,
         store.clone(),
         auth::Tokens::new(&secret(&cfg)?),
         backend(&cfg)?,
+        cuts.clone(),
     );
 
     let (layer, io) = app::socket_io_builder(&cfg)
@@ -147,6 +149,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         &cfg,
         layer,
         readiness.clone(),
+        cuts,
         app::static_files(&cfg.static_dir),
     );
     let ended = store

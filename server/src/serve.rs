@@ -8,7 +8,7 @@ use socketioxide::{SocketIo, adapter::Adapter};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::{app::Readiness, config::Config};
+use crate::{app::Readiness, config::Config, cut::CutAcceptor};
 
 /// Errors that stop the server.
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +72,8 @@ pub async fn serve<A: Adapter>(
         let tls = RustlsConfig::from_pem_file(cert, key)
             .await
             .map_err(ServeError::Tls)?;
-        let acceptor =
-            axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+        let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+            .acceptor(CutAcceptor(NoDelayAcceptor::new()));
         let server = axum_server::from_tcp(listener)?
             .acceptor(acceptor)
             .handle(handle.clone());
@@ -81,7 +81,7 @@ pub async fn serve<A: Adapter>(
     } else {
         // Small realtime packets must not wait for Nagle's algorithm.
         let server = axum_server::from_tcp(listener)?
-            .acceptor(NoDelayAcceptor::new())
+            .acceptor(CutAcceptor(NoDelayAcceptor::new()))
             .handle(handle.clone());
         tokio::spawn(async move { server.serve(make_service).await })
     };

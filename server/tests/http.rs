@@ -38,7 +38,13 @@ fn app(cfg: &Config) -> (Router, Readiness, SocketIo) {
     let (layer, io) = app::socket_io_builder(cfg).build_layer();
     io.ns("/", async |_: SocketRef| {});
     let readiness = Readiness::default();
-    let router = app::router(cfg, layer, readiness.clone(), Router::new());
+    let router = app::router(
+        cfg,
+        layer,
+        readiness.clone(),
+        Default::default(),
+        Router::new(),
+    );
     (router, readiness, io)
 }
 
@@ -50,7 +56,13 @@ fn big_app(cfg: &Config) -> Router {
             .emit("big", &"x".repeat(BIG_LEN))
             .expect("emit to a freshly connected socket");
     });
-    app::router(cfg, layer, Readiness::default(), Router::new())
+    app::router(
+        cfg,
+        layer,
+        Readiness::default(),
+        Default::default(),
+        Router::new(),
+    )
 }
 
 async fn send(router: &Router, req: Request<Body>) -> Response<Body> {
@@ -133,7 +145,7 @@ async fn readyz_reports_a_backend_that_is_down() {
         })
     }));
     readiness.set(true);
-    let router = app::router(&cfg, layer, readiness, Router::new());
+    let router = app::router(&cfg, layer, readiness, Default::default(), Router::new());
 
     let res = send(&router, get("/readyz")).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -222,6 +234,13 @@ async fn engine_io_v3_is_refused_by_default() {
         "/socket.io/?EIO=3&transport=polling",
         "/socket.io/?transport=polling&EIO=3",
         "/socket.io/?EIO=3&transport=websocket",
+        // The engine reads the first `EIO=` pair cut at the next `=`: each of these is
+        // version 3 to it, so each must be refused too.
+        "/socket.io/?EIO=3=1&transport=polling",
+        "/socket.io/?EIO=3=&transport=polling",
+        "/socket.io/?EIO=3=x&transport=polling",
+        "/socket.io/?transport=polling&EIO=3=4",
+        "/socket.io/?EIO=3=1&transport=websocket",
     ] {
         let res = send(&router, get(uri)).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{uri}");
@@ -248,6 +267,24 @@ async fn engine_io_v3_gate_only_guards_socket_io() {
     // Only an `EIO=3` pair counts, not a value that merely contains it.
     let res = send(&router, get("/socket.io/?EIO=4&transport=polling&x=EIO=3")).await;
     assert_eq!(res.status(), StatusCode::OK);
+    // A later `EIO=3` pair is not the one the engine reads.
+    let res = send(&router, get("/socket.io/?EIO=4&transport=polling&EIO=3")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[test]
+fn the_gate_reads_the_version_as_the_engine_does() {
+    for (query, version) in [
+        ("EIO=4&transport=polling", Some("4")),
+        ("EIO=3=1", Some("3")),
+        ("EIO=3=", Some("3")),
+        ("EIO==3", Some("")),
+        ("transport=polling&EIO=3&EIO=4", Some("3")),
+        ("XEIO=3&EIO=4", Some("4")),
+        ("transport=polling", None),
+    ] {
+        assert_eq!(app::engine_io_version(query), version, "{query}");
+    }
 }
 
 #[tokio::test]

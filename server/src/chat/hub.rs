@@ -9,7 +9,11 @@
 //! never holds up the room, and what waits for it is bounded.
 //!
 //! With the default (JSON) parser each payload is serialized once per room, not once per
-//! recipient: see [`Frame`].
+//! recipient (see [`Frame`]). Every delivery goes through the socket's [`Flow`], so it counts
+//! against the socket's output budget; a socket over it is treated as a full queue.
+//!
+//! A room with no subscriber, no reply streaming and no handle held elsewhere stops its task
+//! after [`IDLE`]; the next use starts a fresh one from storage.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -17,13 +21,13 @@ use std::{
     time::Duration,
 };
 
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
-use socketioxide::{SendError, SocketError, extract::SocketRef, socket::Sid};
+use serde::Serialize;
+use socketioxide::{extract::SocketRef, socket::Sid};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::{
+    flow::{Delivery, Flow, Frame},
     store::{Appended, NewMessage, Store, StoredMessage},
     wire::{BotDelta, BotEnd, BotSnapshot, BotStart, ErrorBody, ErrorCode, Message, MessageBatch},
 };
@@ -36,6 +40,8 @@ const PAGE: usize = 100;
 const RING: usize = 1024;
 /// How often lagging sockets are retried.
 const TICK: Duration = Duration::from_millis(25);
+/// How long a room with nobody to deliver to keeps its task.
+pub const IDLE: Duration = Duration::from_secs(60);
 
 /// The room name in socketioxide's adapter that a subscribed socket joins (for typing, presence,
 /// edits and other broadcasts that carry no `seq`).
@@ -50,6 +56,7 @@ enum Cmd {
     },
     Subscribe {
         socket: SocketRef,
+        flow: Arc<Flow>,
         since: Option<i64>,
         reply: oneshot::Sender<i64>,
     },
@@ -106,11 +113,17 @@ impl Hub {
 
     /// Starts delivering the room to `socket`: from after `since` (replayed), else from now.
     /// Returns the room's last `seq`.
-    pub async fn subscribe(&self, socket: SocketRef, since: Option<i64>) -> Result<i64, ErrorBody> {
+    pub async fn subscribe(
+        &self,
+        socket: SocketRef,
+        flow: Arc<Flow>,
+        since: Option<i64>,
+    ) -> Result<i64, ErrorBody> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Subscribe {
                 socket,
+                flow,
                 since,
                 reply,
             })
@@ -154,13 +167,15 @@ impl Hub {
     }
 }
 
-/// Every room's hub, started on first use.
+type HubMap = Arc<Mutex<HashMap<String, Hub>>>;
+
+/// Every room's hub, started on first use and stopped when idle.
 #[derive(Debug)]
 pub struct Hubs {
     store: Store,
     /// The Socket.IO parser is the JSON one, so payloads can be serialized once per room.
     json: bool,
-    hubs: Mutex<HashMap<String, Hub>>,
+    hubs: HubMap,
 }
 
 impl Hubs {
@@ -169,8 +184,18 @@ impl Hubs {
         Self {
             store,
             json,
-            hubs: Mutex::new(HashMap::new()),
+            hubs: HubMap::default(),
         }
+    }
+
+    /// The hub of `room` if its task runs.
+    pub fn existing(&self, room: &str) -> Option<Hub> {
+        self.lock().get(room).cloned()
+    }
+
+    /// Rooms whose task runs.
+    pub fn running(&self) -> usize {
+        self.lock().len()
     }
 
     /// The hub of `room` (which must exist in storage).
@@ -199,8 +224,9 @@ impl Hubs {
             json: self.json,
             last_seq,
             subs: HashMap::new(),
-            ring: VecDeque::with_capacity(RING),
+            ring: VecDeque::new(),
             streaming: None,
+            hubs: Arc::downgrade(&self.hubs),
         };
         tokio::spawn(task.run(rx));
         hubs.insert(room.to_owned(), hub.clone());
@@ -214,6 +240,7 @@ impl Hubs {
 
 struct Sub {
     socket: SocketRef,
+    flow: Arc<Flow>,
     /// The last `seq` this socket has been given.
     cursor: i64,
     /// Live delivery is suspended until replays bring `cursor` level with the room.
@@ -225,9 +252,10 @@ struct Sub {
 }
 
 impl Sub {
-    fn new(socket: SocketRef, cursor: i64, lagging: bool) -> Self {
+    fn new(socket: SocketRef, flow: Arc<Flow>, cursor: i64, lagging: bool) -> Self {
         Self {
             socket,
+            flow,
             cursor,
             lagging,
             delta_n: 0,
@@ -254,44 +282,14 @@ struct RoomTask {
     subs: HashMap<Sid, Sub>,
     ring: VecDeque<Arc<Message>>,
     streaming: Option<Streaming>,
+    /// Where this task is registered, to take itself out when idle.
+    hubs: std::sync::Weak<Mutex<HashMap<String, Hub>>>,
 }
 
-/// What happened to one emit.
-enum Delivery {
-    Sent,
-    Full,
-    Closed,
-}
-
-/// A payload on its way to a room's sockets, serialized once for all of them where it can be.
-///
-/// socketioxide serializes the data of every `emit`; for a room of a thousand that was a thousand
-/// serializations of the same message. With the JSON parser the hub serializes it once into a
-/// [`RawValue`], which each emit then copies as it is. MessagePack has no such passthrough, so
-/// there each recipient's emit serializes the value itself.
-enum Frame<'a, T: ?Sized> {
-    Json(Box<RawValue>),
-    Value(&'a T),
-}
-
-impl<T: Serialize + ?Sized> Serialize for Frame<'_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Frame::Json(raw) => raw.serialize(serializer),
-            Frame::Value(value) => value.serialize(serializer),
-        }
-    }
-}
-
-fn deliver<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Delivery {
-    match socket.emit(event, data) {
-        Ok(()) => Delivery::Sent,
-        Err(SendError::Socket(SocketError::InternalChannelFull)) => Delivery::Full,
-        Err(SendError::Socket(SocketError::Closed)) => Delivery::Closed,
-        Err(SendError::Serialize(e)) => {
-            warn!(cause = %e, "cannot serialize a message");
-            Delivery::Sent
-        }
+impl Sub {
+    /// Queues a frame for this socket through its flow.
+    fn deliver<T: Serialize + ?Sized>(&self, event: &str, frame: &Frame<'_, T>) -> Delivery {
+        self.flow.emit(&self.socket, event, frame)
     }
 }
 
@@ -316,13 +314,7 @@ pub fn to_wire(m: &StoredMessage) -> Message {
 impl RoomTask {
     /// `data`, serialized now if the parser allows it (see [`Frame`]).
     fn frame<'a, T: Serialize + ?Sized>(&self, data: &'a T) -> Frame<'a, T> {
-        if self.json {
-            match serde_json::value::to_raw_value(data) {
-                Ok(raw) => return Frame::Json(raw),
-                Err(e) => warn!(cause = %e, "cannot serialize a payload"),
-            }
-        }
-        Frame::Value(data)
+        Frame::new(data, self.json)
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
@@ -334,6 +326,7 @@ impl RoomTask {
                 Some(cmd) => cmd,
                 None => {
                     let lagging = self.subs.values().any(|s| s.lagging);
+                    let idle = self.subs.is_empty() && self.streaming.is_none();
                     tokio::select! {
                         cmd = rx.recv() => match cmd {
                             Some(cmd) => cmd,
@@ -341,6 +334,12 @@ impl RoomTask {
                         },
                         _ = tick.tick(), if lagging => {
                             self.catch_up_all().await;
+                            continue;
+                        }
+                        _ = tokio::time::sleep(IDLE), if idle => {
+                            if self.retire(&rx) {
+                                break;
+                            }
                             continue;
                         }
                     }
@@ -363,11 +362,12 @@ impl RoomTask {
                 }
                 Cmd::Subscribe {
                     socket,
+                    flow,
                     since,
                     reply,
                 } => {
                     let sid = socket.id;
-                    self.subscribe(socket, since);
+                    self.subscribe(socket, flow, since);
                     reply.send(self.last_seq).ok();
                     self.catch_up(sid).await;
                 }
@@ -384,6 +384,24 @@ impl RoomTask {
             }
         }
         debug!(room = self.room, "room task stopped");
+    }
+
+    /// Takes this idle room out of the registry if no handle to it is held anywhere else and
+    /// no command waits: nobody can then reach it, and it may stop. `true` if it did.
+    fn retire(&self, rx: &mpsc::UnboundedReceiver<Cmd>) -> bool {
+        let Some(hubs) = self.hubs.upgrade() else {
+            return true;
+        };
+        let mut hubs = hubs.lock().unwrap_or_else(|e| e.into_inner());
+        let alone = hubs
+            .get(&self.room)
+            .is_some_and(|hub| hub.tx.strong_count() == 1);
+        if alone && rx.is_empty() {
+            hubs.remove(&self.room);
+            true
+        } else {
+            false
+        }
     }
 
     async fn store_and_deliver(
@@ -436,7 +454,7 @@ impl RoomTask {
                 sub.lagging = true;
                 continue;
             }
-            match deliver(&sub.socket, "message", &frame) {
+            match sub.deliver("message", &frame) {
                 Delivery::Sent => sub.cursor = seq,
                 Delivery::Full => {
                     debug!(room = self.room, sid = %sid, seq, "slow reader: replaying from here");
@@ -450,7 +468,11 @@ impl RoomTask {
         }
     }
 
-    fn subscribe(&mut self, socket: SocketRef, since: Option<i64>) {
+    fn subscribe(&mut self, socket: SocketRef, flow: Arc<Flow>, since: Option<i64>) {
+        if !socket.connected() {
+            // It disconnected while this subscription was on its way: nothing to deliver to.
+            return;
+        }
         let sid = socket.id;
         let cursor = since.map(|s| s.clamp(0, self.last_seq));
         socket.join(room_key(&self.room));
@@ -467,7 +489,8 @@ impl RoomTask {
                 let cursor = cursor.unwrap_or(self.last_seq);
                 // A reply in progress reaches a newcomer as a snapshot, through the catch-up.
                 let lagging = cursor < self.last_seq || self.streaming.is_some();
-                self.subs.insert(sid, Sub::new(socket, cursor, lagging));
+                self.subs
+                    .insert(sid, Sub::new(socket, flow, cursor, lagging));
             }
         }
     }
@@ -486,7 +509,7 @@ impl RoomTask {
             if sub.lagging {
                 continue;
             }
-            match deliver(&sub.socket, "bot:start", &frame) {
+            match sub.deliver("bot:start", &frame) {
                 Delivery::Sent => {}
                 Delivery::Full => sub.lagging = true,
                 Delivery::Closed => closed.push(*sid),
@@ -523,7 +546,7 @@ impl RoomTask {
                 sub.lagging = true;
                 continue;
             }
-            match deliver(&sub.socket, "bot:delta", &frame) {
+            match sub.deliver("bot:delta", &frame) {
                 Delivery::Sent => sub.delta_n = n,
                 Delivery::Full => sub.lagging = true,
                 Delivery::Closed => closed.push(*sid),
@@ -545,7 +568,7 @@ impl RoomTask {
         for (sid, sub) in &mut self.subs {
             sub.delta_n = 0;
             if !sub.lagging {
-                match deliver(&sub.socket, "bot:end", &frame) {
+                match sub.deliver("bot:end", &frame) {
                     Delivery::Sent => continue,
                     Delivery::Full => sub.lagging = true,
                     Delivery::Closed => {
@@ -575,7 +598,7 @@ impl RoomTask {
             return true;
         };
         while let Some(end) = sub.missed_ends.front() {
-            match deliver(&sub.socket, "bot:end", &**end) {
+            match sub.deliver("bot:end", &Frame::new(&**end, self.json)) {
                 Delivery::Sent => {
                     sub.missed_ends.pop_front();
                 }
@@ -594,7 +617,7 @@ impl RoomTask {
                 text: &streaming.text,
                 n: streaming.n,
             };
-            match deliver(&sub.socket, "bot:snapshot", &snapshot) {
+            match sub.deliver("bot:snapshot", &Frame::new(&snapshot, self.json)) {
                 Delivery::Sent => sub.delta_n = streaming.n,
                 Delivery::Full => return false,
                 Delivery::Closed => {
@@ -647,7 +670,7 @@ impl RoomTask {
                 room: &self.room,
                 messages: &page,
             };
-            match deliver(&sub.socket, "messages", &batch) {
+            match sub.deliver("messages", &Frame::new(&batch, self.json)) {
                 Delivery::Sent => {
                     sub.cursor = page.last().map_or(from, |m| m.seq);
                 }

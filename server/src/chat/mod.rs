@@ -26,8 +26,10 @@ use tracing::warn;
 
 use crate::{
     config::Config,
+    cut::Cuts,
+    flow::{Flow, FlowLimits, OutputLimits, Turn},
     store::{Store, StoreError},
-    wire::{ErrorBody, ErrorCode, PresenceOut, User},
+    wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut, User},
 };
 
 use self::{auth::Identity, hub::Hubs, presence::Presence, typing::Typing};
@@ -65,8 +67,19 @@ pub struct Inner {
     pub tokens: auth::Tokens,
     /// Per-user message rate.
     pub limiter: DefaultKeyedRateLimiter<String>,
+    /// Per-user room creation rate.
+    pub room_limiter: DefaultKeyedRateLimiter<String>,
+    /// Per-user typing notice rate.
+    pub typing_limiter: DefaultKeyedRateLimiter<String>,
     /// Limits.
     pub limits: Limits,
+    /// What each socket's flow is made with.
+    pub flow_limits: FlowLimits,
+    /// Sessions the server may cut (slow clients).
+    pub cuts: Arc<Cuts>,
+    /// Presence changes and their notices happen one at a time, so a room never hears a user
+    /// leave before it heard them arrive.
+    presence_order: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for Chat {
@@ -85,16 +98,60 @@ pub struct Conn {
     pub identity: Identity,
     /// Replay positions the client asked for at connect.
     pub since: std::collections::HashMap<String, i64>,
-    /// Rooms this socket receives.
-    pub rooms: Mutex<HashSet<String>>,
+    /// Rooms this socket receives, and whether it is gone.
+    rooms: Mutex<Rooms>,
     /// The token handed back in `session`.
     pub token: String,
+    /// The socket's flow control (also in its extensions, for the extractors).
+    pub flow: Arc<Flow>,
+    /// The first turn of the socket's line, for the connect handler: events wait for it.
+    setup: Mutex<Option<Turn>>,
+}
+
+#[derive(Debug, Default)]
+struct Rooms {
+    set: HashSet<String>,
+    closed: bool,
 }
 
 impl Conn {
+    /// A socket's state; its first turn is taken now, for the connect handler.
+    pub fn new(
+        span: tracing::Span,
+        identity: Identity,
+        since: std::collections::HashMap<String, i64>,
+        token: String,
+        flow: Arc<Flow>,
+    ) -> Self {
+        let setup = Mutex::new(Some(flow.turn()));
+        Self {
+            span,
+            identity,
+            since,
+            rooms: Mutex::new(Rooms::default()),
+            token,
+            flow,
+            setup,
+        }
+    }
+
+    /// The connect handler's turn (taken once).
+    pub fn setup_turn(&self) -> Option<Turn> {
+        self.setup.lock().ok().and_then(|mut t| t.take())
+    }
+
+    fn rooms(&self) -> std::sync::MutexGuard<'_, Rooms> {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Whether this socket receives `room` (which implies membership).
     pub fn in_room(&self, room: &str) -> bool {
-        self.rooms.lock().map(|r| r.contains(room)).unwrap_or(false)
+        self.rooms().set.contains(room)
+    }
+
+    /// The rooms this socket receives.
+    pub fn room_list(&self) -> Vec<String> {
+        self.rooms().set.iter().cloned().collect()
     }
 
     /// The user as others see it.
@@ -132,10 +189,18 @@ impl Chat {
         store: Store,
         tokens: auth::Tokens,
         backend: Arc<dyn crate::bot::backend::Backend>,
+        cuts: Arc<Cuts>,
     ) -> Self {
-        let per_sec = NonZeroU32::new(cfg.rate_limit_per_sec).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(cfg.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst));
+        let nonzero = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::keyed(
+            Quota::per_second(nonzero(cfg.rate_limit_per_sec))
+                .allow_burst(nonzero(cfg.rate_limit_burst)),
+        );
+        let room_limiter = RateLimiter::keyed(Quota::per_minute(nonzero(cfg.rooms_per_minute)));
+        let typing_limiter = RateLimiter::keyed(
+            Quota::per_second(nonzero(cfg.typing_per_sec))
+                .allow_burst(nonzero(cfg.typing_per_sec.saturating_mul(2))),
+        );
         let hubs = Arc::new(Hubs::new(
             store.clone(),
             cfg.parser == crate::config::ParserKind::Common,
@@ -151,9 +216,21 @@ impl Chat {
             bot,
             store,
             presence: Presence::default(),
-            typing: Typing::default(),
+            typing: Typing::new(Duration::from_millis(cfg.typing_timeout_ms)),
             tokens,
             limiter,
+            room_limiter,
+            typing_limiter,
+            flow_limits: FlowLimits {
+                max_pending: cfg.max_pending_events,
+                output: OutputLimits {
+                    limit: cfg.client_output_limit_bytes,
+                    slow_timeout: Duration::from_millis(cfg.slow_client_timeout_ms),
+                },
+                json: cfg.parser == crate::config::ParserKind::Common,
+            },
+            cuts,
+            presence_order: tokio::sync::Mutex::new(()),
             limits: Limits {
                 max_message_bytes: cfg.max_message_bytes,
                 allow_guests: cfg.allow_guests,
@@ -183,24 +260,47 @@ impl Chat {
             loop {
                 every.tick().await;
                 chat.limiter.retain_recent();
+                chat.room_limiter.retain_recent();
+                chat.typing_limiter.retain_recent();
+            }
+        });
+        let chat = self.clone();
+        let io = io.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TYPING_SWEEP);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                for (room, user) in chat.typing.lapsed() {
+                    let others = io.to(hub::room_key(&room)).except(user_room(&user.user_id));
+                    let note = TypingOut {
+                        room,
+                        user,
+                        typing: false,
+                    };
+                    others.emit("typing", &note).await.ok();
+                }
             }
         });
     }
 
     /// Checks the user's message rate; the error carries `retryAfter`.
     pub fn check_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
-        let key = user_id.to_owned();
-        self.limiter.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            ErrorBody {
-                retry_after: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
-                ..ErrorBody::new(ErrorCode::RateLimited, "too many messages")
-            }
-        })
+        check(&self.limiter, user_id, "too many messages")
+    }
+
+    /// Checks the user's room creation rate; the error carries `retryAfter`.
+    pub fn check_room_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
+        check(&self.room_limiter, user_id, "too many rooms created")
+    }
+
+    /// Checks the user's typing notice rate; the error carries `retryAfter`.
+    pub fn check_typing_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
+        check(&self.typing_limiter, user_id, "too many typing notices")
     }
 
     /// Starts delivering `room` to one socket (replaying after `since`) and announces the user
-    /// if this is their first socket there.
+    /// if this is their first socket there. The caller has checked membership.
     pub async fn subscribe(
         &self,
         socket: &SocketRef,
@@ -209,42 +309,73 @@ impl Chat {
         since: Option<i64>,
     ) -> Result<i64, ErrorBody> {
         let hub = self.hubs.get(room).await?;
-        let last = hub.subscribe(socket.clone(), since).await?;
-        let new = conn
-            .rooms
-            .lock()
-            .map(|mut r| r.insert(room.to_owned()))
-            .unwrap_or(false);
-        if new && self.presence.arrive(room, &conn.user()) {
-            let note = PresenceOut {
-                room: room.to_owned(),
-                user: conn.user(),
-                online: true,
+        {
+            let _order = self.presence_order.lock().await;
+            let new = {
+                let mut rooms = conn.rooms();
+                if rooms.closed {
+                    return Err(ErrorBody::new(ErrorCode::Internal, "the socket is gone"));
+                }
+                rooms.set.insert(room.to_owned())
             };
-            socket
-                .within(hub::room_key(room))
-                .emit("presence", &note)
-                .await
-                .ok();
+            socket.join(hub::room_key(room));
+            if new && self.presence.arrive(room, &conn.user()) {
+                let note = PresenceOut {
+                    room: room.to_owned(),
+                    user: conn.user(),
+                    online: true,
+                };
+                socket
+                    .within(hub::room_key(room))
+                    .emit("presence", &note)
+                    .await
+                    .ok();
+            }
         }
-        Ok(last)
+        hub.subscribe(socket.clone(), conn.flow.clone(), since)
+            .await
     }
 
     /// Stops delivering `room` to one socket and announces the user's departure if it was
     /// their last socket there.
     pub async fn unsubscribe(&self, socket: &SocketRef, conn: &Conn, room: &str) {
-        let was = conn
-            .rooms
-            .lock()
-            .map(|mut r| r.remove(room))
-            .unwrap_or(false);
-        if !was {
-            return;
+        {
+            let _order = self.presence_order.lock().await;
+            if !conn.rooms().set.remove(room) {
+                return;
+            }
+            socket.leave(hub::room_key(room));
+            self.depart(socket, conn, room).await;
         }
-        if let Ok(hub) = self.hubs.get(room).await {
+        if let Some(hub) = self.hubs.existing(room) {
             hub.unsubscribe(socket.id);
         }
-        socket.leave(hub::room_key(room));
+    }
+
+    /// A socket is gone: it leaves every room it received, and no room can be added to it
+    /// after this (a subscription still on its way is refused).
+    pub async fn disconnect(&self, socket: &SocketRef, conn: &Conn) {
+        let rooms: Vec<String> = {
+            let _order = self.presence_order.lock().await;
+            let rooms = {
+                let mut rooms = conn.rooms();
+                rooms.closed = true;
+                std::mem::take(&mut rooms.set)
+            };
+            for room in &rooms {
+                self.depart(socket, conn, room).await;
+            }
+            rooms.into_iter().collect()
+        };
+        for room in rooms {
+            if let Some(hub) = self.hubs.existing(&room) {
+                hub.unsubscribe(socket.id);
+            }
+        }
+        self.cuts.forget(&socket.id.to_string());
+    }
+
+    async fn depart(&self, socket: &SocketRef, conn: &Conn, room: &str) {
         if self.presence.depart(room, &conn.identity.user_id) {
             let note = PresenceOut {
                 room: room.to_owned(),
@@ -258,4 +389,22 @@ impl Chat {
                 .ok();
         }
     }
+}
+
+/// How often lapsed typing notices are ended.
+const TYPING_SWEEP: Duration = Duration::from_millis(250);
+
+fn check(
+    limiter: &DefaultKeyedRateLimiter<String>,
+    user_id: &str,
+    what: &str,
+) -> Result<(), ErrorBody> {
+    let key = user_id.to_owned();
+    limiter.check_key(&key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        ErrorBody {
+            retry_after: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
+            ..ErrorBody::new(ErrorCode::RateLimited, what)
+        }
+    })
 }

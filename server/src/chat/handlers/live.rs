@@ -1,0 +1,118 @@
+//! Live state events: `presence`, `typing` and `read`.
+
+use std::sync::Arc;
+
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use tracing::Instrument;
+
+use super::{answer, bad_payload, require_member, visible_room};
+use crate::{
+    chat::{Chat, Conn, hub, store_error, user_room},
+    flow::{Ack, Turn},
+    wire::{Empty, Online, ReadAck, ReadIn, ReadOut, RoomOnly, TypingIn, TypingOut},
+};
+
+pub(super) async fn presence(
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<RoomOnly>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        visible_room(&chat, &conn.identity.user_id, &payload.room).await?;
+        Ok(Online {
+            online: chat.presence.online(&payload.room),
+        })
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn typing(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<TypingIn>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        require_member(&chat, &conn, &payload.room).await?;
+        let user = conn.user();
+        let changed = if payload.typing {
+            chat.check_typing_rate(&user.user_id)?;
+            chat.typing.start(&payload.room, &user);
+            true
+        } else {
+            chat.typing.stop(&payload.room, &user.user_id)
+        };
+        if changed {
+            let others = s
+                .to(hub::room_key(&payload.room))
+                .except(user_room(&user.user_id));
+            let note = TypingOut {
+                room: payload.room.clone(),
+                user,
+                typing: payload.typing,
+            };
+            // A lost "typing" costs nothing (the next one comes soon); a lost stop would leave
+            // the notice up until it lapses.
+            if payload.typing {
+                others.volatile().emit("typing", &note).await.ok();
+            } else {
+                others.emit("typing", &note).await.ok();
+            }
+        }
+        Ok(Empty {})
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn read(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<ReadIn>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        require_member(&chat, &conn, &payload.room).await?;
+        let user = &conn.identity.user_id;
+        let before = chat
+            .store
+            .read_seq(&payload.room, user)
+            .await
+            .map_err(store_error)?;
+        let seq = chat
+            .store
+            .mark_read(&payload.room, user, payload.seq)
+            .await
+            .map_err(store_error)?;
+        if seq != before {
+            let note = ReadOut {
+                room: payload.room.clone(),
+                user_id: user.clone(),
+                seq,
+            };
+            s.within(hub::room_key(&payload.room))
+                .emit("read", &note)
+                .await
+                .ok();
+        }
+        Ok(ReadAck { seq })
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}

@@ -1,0 +1,252 @@
+//! Message events: `send`, `edit`, `delete`, `history` and the bot's `cancel`.
+
+use std::sync::Arc;
+
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use tracing::Instrument;
+
+use super::{Answer, answer, bad_payload, now_ms, require_member, visible_room};
+use crate::{
+    chat::{Chat, Conn, auth, hub, store_error, user_room},
+    flow::{Ack, Turn},
+    store::{Appended, NewMessage},
+    wire::{
+        CancelReply, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode, History,
+        HistoryQuery, SendMessage, Sent, TypingOut,
+    },
+};
+
+fn check_text(chat: &Chat, text: &str) -> Answer<()> {
+    if text.trim().is_empty() {
+        return Err(ErrorBody::new(ErrorCode::BadRequest, "text is empty"));
+    }
+    if text.len() > chat.limits.max_message_bytes {
+        return Err(ErrorBody::new(
+            ErrorCode::TooLarge,
+            format!("text is over {} bytes", chat.limits.max_message_bytes),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn send(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<SendMessage>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        check_text(&chat, &payload.text)?;
+        if payload.client_id.is_empty() || payload.client_id.chars().count() > 64 {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "clientId must be 1 to 64 characters",
+            ));
+        }
+        // Only the order: earlier sends may still be storing, this one is queued behind them.
+        turn.wait_ordered().await?;
+        // After the turn, so the allowance is spent in the order the messages were sent.
+        chat.check_rate(&conn.identity.user_id)?;
+        require_member(&chat, &conn, &payload.room).await?;
+        let hub = chat.hubs.get(&payload.room).await?;
+        // A request for the bot is admitted (or refused) before anything is stored.
+        let admission = if chat.bot.addressed(&payload.room, &payload.text).await {
+            match chat.bot.admit(&payload.room, &conn.identity.user_id) {
+                Ok(admission) => Some(admission),
+                Err(refused) => {
+                    // A resend of a message already stored gets its first ack, not a refusal.
+                    let user = &conn.identity.user_id;
+                    return match chat
+                        .store
+                        .by_client_id(&payload.room, user, &payload.client_id)
+                        .await
+                    {
+                        Ok(Some(m)) => Ok(Sent {
+                            id: m.id,
+                            seq: m.seq,
+                            ts: m.ts,
+                        }),
+                        _ => Err(refused),
+                    };
+                }
+            }
+        } else {
+            None
+        };
+        // Later events that read wait until this message is stored (and handed to the bot).
+        let _write = turn.write();
+        let stored = hub.enqueue(NewMessage {
+            id: auth::new_id("m_", 16),
+            user_id: conn.identity.user_id.clone(),
+            user_name: conn.identity.name.clone(),
+            text: payload.text,
+            ts: now_ms(),
+            client_id: Some(payload.client_id),
+            status: "done",
+        });
+        // The hub now holds this message in order; the next event may go ahead.
+        turn.release();
+        if chat.typing.stop(&payload.room, &conn.identity.user_id) {
+            let note = TypingOut {
+                room: payload.room.clone(),
+                user: conn.user(),
+                typing: false,
+            };
+            s.to(hub::room_key(&payload.room))
+                .except(user_room(&conn.identity.user_id))
+                .emit("typing", &note)
+                .await
+                .ok();
+        }
+        let appended = stored
+            .await
+            .map_err(|_| ErrorBody::new(ErrorCode::Internal, "the room is unavailable"))??;
+        let m = match &appended {
+            Appended::New(m) | Appended::Duplicate(m) => m,
+        };
+        if let (Some(admission), Appended::New(m)) = (admission, &appended) {
+            chat.bot.submit(admission, m.id.clone()).await;
+        }
+        Ok(Sent {
+            id: m.id.clone(),
+            seq: m.seq,
+            ts: m.ts,
+        })
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn edit(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<EditMessage>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        check_text(&chat, &payload.text)?;
+        turn.wait().await?;
+        require_member(&chat, &conn, &payload.room).await?;
+        let changed = chat
+            .store
+            .edit(
+                &payload.room,
+                &payload.id,
+                &conn.identity.user_id,
+                &payload.text,
+                now_ms(),
+            )
+            .await
+            .map_err(store_error)?;
+        publish_change(&chat, &s, &payload.room, &changed, "edited").await
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+/// Tells the room about an edited or deleted message and keeps the hub's replay copy current.
+pub(super) async fn publish_change(
+    chat: &Chat,
+    s: &SocketRef,
+    room: &str,
+    changed: &crate::store::StoredMessage,
+    event: &str,
+) -> Answer<crate::wire::Message> {
+    let message = Arc::new(hub::to_wire(changed));
+    chat.hubs.get(room).await?.replace(message.clone());
+    s.within(hub::room_key(room))
+        .emit(event, &*message)
+        .await
+        .ok();
+    Ok((*message).clone())
+}
+
+pub(super) async fn delete(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<DeleteMessage>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        require_member(&chat, &conn, &payload.room).await?;
+        let changed = chat
+            .store
+            .delete(&payload.room, &payload.id, &conn.identity.user_id, now_ms())
+            .await
+            .map_err(store_error)?;
+        publish_change(&chat, &s, &payload.room, &changed, "deleted").await
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn history(
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<HistoryQuery>,
+    ack: Ack,
+) {
+    let result = async {
+        let q = payload.map_err(bad_payload)?;
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            return Err(ErrorBody::new(
+                ErrorCode::BadRequest,
+                "limit must be 1 to 100",
+            ));
+        }
+        turn.wait().await?;
+        // Public rooms can be read before joining; private ones need membership.
+        visible_room(&chat, &conn.identity.user_id, &q.room).await?;
+        let rows = chat
+            .store
+            .history(&q.room, q.before, q.after, limit)
+            .await
+            .map_err(store_error)?;
+        Ok(History {
+            messages: rows.iter().map(hub::to_wire).collect(),
+        })
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn cancel(
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<CancelReply>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        require_member(&chat, &conn, &payload.room).await?;
+        if chat.bot.cancel(&payload.room, &payload.id).await {
+            Ok(Empty {})
+        } else {
+            Err(ErrorBody::new(
+                ErrorCode::NotFound,
+                "no reply in progress with that id",
+            ))
+        }
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}

@@ -1,0 +1,245 @@
+//! One function per client event. Each is shaped alike: parse the payload (`TryData`, so a bad
+//! one still gets an answer), wait its [`Turn`] (so one connection's events apply in the order
+//! sent), authorize, act, and answer with the ack envelope. This module holds the connection's
+//! life (middleware, connect, disconnect) and what the events share; the events are grouped by
+//! family in [`rooms`], [`messages`] and [`live`].
+
+mod live;
+mod messages;
+mod rooms;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use socketioxide::extract::{SocketRef, State, TryData};
+use tracing::{Instrument, debug, info_span};
+
+use self::{
+    live::{presence, read, typing},
+    messages::{cancel, delete, edit, history, send},
+    rooms::{add_member, create_room, join_room, leave_room, list_rooms, open_bot_room},
+};
+use super::{Chat, Conn, auth, store_error, user_room};
+use crate::{
+    flow::{Ack, Flow, turn::too_many_pending},
+    store::RoomView,
+    wire::{Auth, ErrorBody, ErrorCode, Reply, RoomInfo, Session},
+};
+
+type Answer<T> = Result<T, ErrorBody>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn answer<T: Serialize>(ack: Ack, result: Answer<T>) {
+    if let Err(e) = &result {
+        debug!(code = e.code.as_str(), message = %e.message, "refused");
+        if *e == too_many_pending() {
+            // A socket over its pending limit is flooding: its refusals wait in one queue.
+            ack.refuse();
+            return;
+        }
+    }
+    ack.send(&Reply::from(result)).await;
+}
+
+fn bad_payload(e: impl std::fmt::Display) -> ErrorBody {
+    ErrorBody::new(ErrorCode::BadRequest, format!("invalid payload: {e}"))
+}
+
+fn conn_of(s: &SocketRef) -> Option<Arc<Conn>> {
+    s.extensions.get::<Arc<Conn>>()
+}
+
+fn room_info(view: &RoomView) -> RoomInfo {
+    let unread = if view.member {
+        (view.room.last_seq - view.read_seq).max(0)
+    } else {
+        0
+    };
+    RoomInfo {
+        id: view.room.id.clone(),
+        name: view.room.name.clone(),
+        private: view.room.private,
+        bot: view.room.bot,
+        last_seq: view.room.last_seq,
+        read_seq: view.read_seq,
+        unread,
+        member: view.member,
+    }
+}
+
+/// The connect middleware: decides who the socket is, or refuses it with `connect_error`.
+pub async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<Auth>,
+    chat: Chat,
+) -> Result<(), ErrorBody> {
+    let auth = auth.map_err(|_| {
+        ErrorBody::new(
+            ErrorCode::BadRequest,
+            "auth must be an object with a token or a name",
+        )
+    })?;
+    let identity = auth::authenticate(&auth, &chat.tokens, chat.limits.allow_guests)?;
+    let token = match (&auth.token, identity.guest) {
+        (Some(token), false) => token.clone(),
+        _ => chat
+            .tokens
+            .mint(&identity, chat.limits.guest_token_ttl_secs)
+            .map_err(|_| ErrorBody::new(ErrorCode::Internal, "cannot sign a token"))?,
+    };
+    let span = info_span!("conn", user = %identity.user_id, guest = identity.guest);
+    let flow = Arc::new(Flow::new(&s, &chat.flow_limits, chat.cuts.clone()));
+    s.extensions.insert(flow.clone());
+    s.extensions
+        .insert(Arc::new(Conn::new(span, identity, auth.since, token, flow)));
+    // socketioxide sends CONNECT after this middleware and runs the connect handler later, in a
+    // task of its own: an event the client sends the moment CONNECT arrives must find these.
+    register_events(&s);
+    Ok(())
+}
+
+fn register_events(s: &SocketRef) {
+    s.on("rooms", list_rooms);
+    s.on("create", create_room);
+    s.on("join", join_room);
+    s.on("leave", leave_room);
+    s.on("add", add_member);
+    s.on("send", send);
+    s.on("edit", edit);
+    s.on("delete", delete);
+    s.on("history", history);
+    s.on("presence", presence);
+    s.on("typing", typing);
+    s.on("read", read);
+    s.on("cancel", cancel);
+    s.on("bot:open", open_bot_room);
+    s.on_disconnect(on_disconnect);
+}
+
+/// A socket is in: it joins its user's room, learns who it is and receives its rooms (replayed
+/// from `auth.since`). This holds the socket's first turn, so its events wait until it is done.
+pub async fn on_connect(s: SocketRef, chat: Chat) {
+    let Some(conn) = conn_of(&s) else {
+        s.disconnect().ok();
+        return;
+    };
+    let _setup = conn.setup_turn();
+    let span = conn.span.clone();
+    async {
+        tracing::info!(transport = ?s.transport_type(), "connected");
+        s.join(user_room(&conn.identity.user_id));
+        let id = &conn.identity;
+        if let Err(e) = chat
+            .store
+            .upsert_user(&id.user_id, &id.name, id.guest, now_ms())
+            .await
+        {
+            store_error(e);
+        }
+        let session = Session {
+            user_id: id.user_id.clone(),
+            name: id.name.clone(),
+            guest: id.guest,
+            token: conn.token.clone(),
+        };
+        s.emit("session", &session).ok();
+
+        match chat.store.member_rooms(&id.user_id).await {
+            Ok(rooms) => {
+                for room in rooms {
+                    let since = conn.since.get(&room).copied();
+                    chat.subscribe(&s, &conn, &room, since).await.ok();
+                }
+            }
+            Err(e) => {
+                store_error(e);
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn on_disconnect(
+    s: SocketRef,
+    reason: socketioxide::socket::DisconnectReason,
+    State(chat): State<Chat>,
+) {
+    let Some(conn) = conn_of(&s) else { return };
+    conn.span
+        .in_scope(|| tracing::info!(?reason, "disconnected"));
+    chat.disconnect(&s, &conn).await;
+}
+
+/// The room, if it exists and the user may see it; with its membership.
+async fn visible_room(chat: &Chat, user: &str, room: &str) -> Answer<RoomView> {
+    let found = chat.store.room(room).await.map_err(store_error)?;
+    let Some(found) = found else {
+        return Err(ErrorBody::new(ErrorCode::NotFound, "no such room"));
+    };
+    let member = chat
+        .store
+        .is_member(room, user)
+        .await
+        .map_err(store_error)?;
+    if found.private && !member {
+        return Err(ErrorBody::new(
+            ErrorCode::Forbidden,
+            "private room: ask a member to add you",
+        ));
+    }
+    let read_seq = if member {
+        chat.store.read_seq(room, user).await.map_err(store_error)?
+    } else {
+        0
+    };
+    Ok(RoomView {
+        room: found,
+        member,
+        read_seq,
+    })
+}
+
+/// Membership check, fast when this socket already receives the room.
+async fn require_member(chat: &Chat, conn: &Conn, room: &str) -> Answer<()> {
+    if conn.in_room(room) {
+        return Ok(());
+    }
+    let view = visible_room(chat, &conn.identity.user_id, room).await?;
+    if view.member {
+        Ok(())
+    } else {
+        Err(ErrorBody::new(ErrorCode::Forbidden, "join the room first"))
+    }
+}
+
+/// Subscribes every local socket of `user` to `room` and tells them with `joined`.
+/// `origin` (the caller's socket) replays from `since`.
+async fn subscribe_user(
+    chat: &Chat,
+    via: &SocketRef,
+    user: &str,
+    room: &str,
+    origin: Option<(&SocketRef, Option<i64>)>,
+) {
+    let sockets = via.within(user_room(user)).sockets();
+    for socket in sockets {
+        let Some(conn) = conn_of(&socket) else {
+            continue;
+        };
+        let since = origin.and_then(|(o, since)| (o.id == socket.id).then_some(since).flatten());
+        chat.subscribe(&socket, &conn, room, since).await.ok();
+    }
+    if let Ok(view) = visible_room(chat, user, room).await {
+        via.within(user_room(user))
+            .emit("joined", &room_info(&view))
+            .await
+            .ok();
+    }
+}

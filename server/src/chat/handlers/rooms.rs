@@ -1,0 +1,252 @@
+//! Room events: `rooms`, `create`, `join`, `leave`, `add` and `bot:open`.
+
+use std::sync::Arc;
+
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use tracing::Instrument;
+
+use super::{
+    answer, bad_payload, conn_of, now_ms, require_member, room_info, subscribe_user, visible_room,
+};
+use crate::{
+    bot::BOT_ID,
+    chat::{Chat, Conn, auth, store_error, user_room},
+    flow::{Ack, Turn},
+    wire::{
+        AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JoinRoom, Joined, Left, ReadMark,
+        RoomOnly,
+    },
+};
+
+pub(super) async fn list_rooms(
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    ack: Ack,
+) {
+    let result = async {
+        turn.wait().await?;
+        chat.store
+            .rooms_for(&conn.identity.user_id)
+            .await
+            .map(|rooms| rooms.iter().map(room_info).collect::<Vec<_>>())
+            .map_err(store_error)
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+fn slug(name: &str) -> String {
+    let mut slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    slug.truncate(24);
+    let slug = slug.trim_matches('-').to_owned();
+    if slug.is_empty() {
+        "room".to_owned()
+    } else {
+        slug
+    }
+}
+
+pub(super) async fn create_room(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<CreateRoom>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        let name = auth::valid_name(&payload.name)?;
+        turn.wait().await?;
+        let user = &conn.identity.user_id;
+        chat.check_room_rate(user)?;
+        let id = auth::new_id(&format!("{}-", slug(&name)), 6);
+        chat.store
+            .create_room(&id, &name, payload.private, false, user, now_ms())
+            .await
+            .map_err(store_error)?;
+        subscribe_user(&chat, &s, user, &id, None).await;
+        let view = visible_room(&chat, user, &id).await?;
+        Ok(room_info(&view))
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn join_room(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<JoinRoom>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        let user = &conn.identity.user_id;
+        let view = visible_room(&chat, user, &payload.room).await?;
+        if view.room.private && !view.member {
+            return Err(ErrorBody::new(
+                ErrorCode::Forbidden,
+                "private room: ask a member to add you",
+            ));
+        }
+        chat.store
+            .add_member(&payload.room, user, now_ms())
+            .await
+            .map_err(store_error)?;
+        if conn.in_room(&payload.room) {
+            if payload.since.is_some() {
+                chat.subscribe(&s, &conn, &payload.room, payload.since)
+                    .await?;
+            }
+        } else {
+            subscribe_user(&chat, &s, user, &payload.room, Some((&s, payload.since))).await;
+        }
+        let view = visible_room(&chat, user, &payload.room).await?;
+        let reads = chat
+            .store
+            .read_marks(&payload.room)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|(user_id, seq)| ReadMark { user_id, seq })
+            .collect();
+        Ok(Joined {
+            room: room_info(&view),
+            online: chat.presence.online(&payload.room),
+            reads,
+        })
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn leave_room(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<RoomOnly>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        let user = &conn.identity.user_id;
+        let removed = chat
+            .store
+            .remove_member(&payload.room, user)
+            .await
+            .map_err(store_error)?;
+        if !removed {
+            visible_room(&chat, user, &payload.room).await?;
+            return Err(ErrorBody::new(ErrorCode::Forbidden, "not a member"));
+        }
+        for socket in s.within(user_room(user)).sockets() {
+            if let Some(c) = conn_of(&socket) {
+                chat.unsubscribe(&socket, &c, &payload.room).await;
+            }
+        }
+        let left = Left {
+            room: payload.room.clone(),
+        };
+        s.within(user_room(user)).emit("left", &left).await.ok();
+        Ok(Empty {})
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+pub(super) async fn add_member(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    TryData(payload): TryData<AddMember>,
+    ack: Ack,
+) {
+    let result = async {
+        let payload = payload.map_err(bad_payload)?;
+        turn.wait().await?;
+        require_member(&chat, &conn, &payload.room).await?;
+        if !chat
+            .store
+            .user_exists(&payload.user)
+            .await
+            .map_err(store_error)?
+        {
+            return Err(ErrorBody::new(ErrorCode::NotFound, "no such user"));
+        }
+        let added = chat
+            .store
+            .add_member(&payload.room, &payload.user, now_ms())
+            .await
+            .map_err(store_error)?;
+        if payload.user == BOT_ID {
+            chat.bot.joined(&payload.room, false);
+        }
+        if added {
+            subscribe_user(&chat, &s, &payload.user, &payload.room, None).await;
+        }
+        Ok(Empty {})
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}
+
+/// The caller's private room with the bot, created on first use.
+pub(super) async fn open_bot_room(
+    s: SocketRef,
+    turn: Turn,
+    State(chat): State<Chat>,
+    Extension(conn): Extension<Arc<Conn>>,
+    ack: Ack,
+) {
+    let result = async {
+        turn.wait().await?;
+        let user = &conn.identity.user_id;
+        let id = format!("bot-{user}");
+        if chat.store.room(&id).await.map_err(store_error)?.is_none() {
+            chat.store
+                .create_room(&id, chat.bot.name(), true, true, user, now_ms())
+                .await
+                .map_err(store_error)?;
+            chat.store
+                .add_member(&id, BOT_ID, now_ms())
+                .await
+                .map_err(store_error)?;
+        }
+        // The room is the caller's own: a user who left it is a member again. Membership comes
+        // before any subscription.
+        chat.store
+            .add_member(&id, user, now_ms())
+            .await
+            .map_err(store_error)?;
+        chat.bot.joined(&id, true);
+        if !conn.in_room(&id) {
+            subscribe_user(&chat, &s, user, &id, None).await;
+        }
+        let view = visible_room(&chat, user, &id).await?;
+        Ok(room_info(&view))
+    }
+    .instrument(conn.span.clone())
+    .await;
+    answer(ack, result).await;
+}

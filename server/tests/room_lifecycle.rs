@@ -1,0 +1,116 @@
+//! Room tasks stop when idle and start again on demand, without losing the room's numbering.
+
+use std::time::Duration;
+
+use server::{
+    chat::hub::{Hubs, IDLE},
+    store::{Appended, NewMessage, Store, StoreOptions},
+};
+
+async fn store_with_room(room: &str) -> Store {
+    let store = Store::connect(&StoreOptions {
+        url: "sqlite::memory:".into(),
+        schema: None,
+        sqlite_synchronous: "full".into(),
+        max_connections: 1,
+    })
+    .await
+    .expect("in-memory store");
+    store
+        .upsert_user("ada", "Ada", false, 0)
+        .await
+        .expect("user");
+    store
+        .create_room(room, "Room", false, false, "ada", 0)
+        .await
+        .expect("room");
+    store
+}
+
+fn message(n: usize) -> NewMessage {
+    NewMessage {
+        id: format!("m{n}"),
+        user_id: "ada".into(),
+        user_name: "Ada".into(),
+        text: format!("hello {n}"),
+        ts: 0,
+        client_id: Some(format!("c{n}")),
+        status: "done",
+    }
+}
+
+fn seq(appended: Appended) -> i64 {
+    match appended {
+        Appended::New(m) | Appended::Duplicate(m) => m.seq,
+    }
+}
+
+/// Lets the paused clock run `d` forward and every woken task take its turn.
+async fn pass(d: Duration) {
+    tokio::time::advance(d).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn an_idle_room_stops_its_task_and_a_later_message_starts_a_new_one() {
+    let store = store_with_room("r").await;
+    let hubs = Hubs::new(store, true);
+    let hub = hubs.get("r").await.expect("hub");
+    assert_eq!(seq(hub.send(message(1)).await.expect("stored")), 1);
+    drop(hub);
+    assert_eq!(hubs.running(), 1);
+
+    tokio::time::pause();
+    pass(IDLE / 2).await;
+    assert_eq!(hubs.running(), 1, "not idle long enough");
+    pass(IDLE).await;
+    assert_eq!(hubs.running(), 0, "the idle room's task stopped");
+    tokio::time::resume();
+
+    let hub = hubs.get("r").await.expect("a new hub");
+    assert_eq!(
+        seq(hub.send(message(2)).await.expect("stored")),
+        2,
+        "numbering goes on from storage"
+    );
+}
+
+#[tokio::test]
+async fn a_room_whose_handle_is_held_keeps_its_task() {
+    let store = store_with_room("r").await;
+    let hubs = Hubs::new(store, true);
+    let held = hubs.get("r").await.expect("hub");
+
+    tokio::time::pause();
+    pass(IDLE * 2).await;
+    assert_eq!(
+        hubs.running(),
+        1,
+        "someone may still send through the handle"
+    );
+    drop(held);
+    pass(IDLE * 2).await;
+    assert_eq!(hubs.running(), 0);
+}
+
+#[tokio::test]
+async fn many_rooms_used_once_leave_no_task_behind() {
+    let store = store_with_room("r0").await;
+    for i in 1..50 {
+        store
+            .create_room(&format!("r{i}"), "Room", false, false, "ada", 0)
+            .await
+            .expect("room");
+    }
+    let hubs = Hubs::new(store, true);
+    for i in 0..50 {
+        let hub = hubs.get(&format!("r{i}")).await.expect("hub");
+        hub.send(message(i)).await.expect("stored");
+    }
+    assert_eq!(hubs.running(), 50);
+    tokio::time::pause();
+    pass(IDLE + Duration::from_secs(1)).await;
+    assert_eq!(hubs.running(), 0);
+}
