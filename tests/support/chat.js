@@ -57,8 +57,11 @@ export function requirePostgres() {
     },
     (err) => {
       throw new Error(
-        `PostgreSQL is required by the chat tests and is not reachable at ${PG_HOST}:${PG_PORT} (database ${PG_DB}); `
-        + `start it (scripts/test.sh does) — ${err.message}`,
+        `PostgreSQL is required by the chat tests and is not reachable at ${PG_HOST}:${PG_PORT} (database ${PG_DB}). `
+        + 'Run `bash scripts/setup.sh` (scripts/test.sh runs it first): as root on Debian it installs PostgreSQL, '
+        + 'starts it and lets this user into the database; otherwise it says what to do. Or point '
+        + 'CHAT_TEST_PG_HOST, CHAT_TEST_PG_PORT, CHAT_TEST_PG_DB (and PGUSER) at a server of your own. '
+        + `psql said: ${err.message}`,
       );
     },
   );

@@ -7,9 +7,9 @@ import { waitFor } from './wait.js';
 const RECORD_SEPARATOR = '\x1e';
 
 /** One HTTP request to 127.0.0.1; resolves with { status, headers, body: Buffer }. */
-export function request(url, { method = 'GET', headers = {}, body, timeout = 5000 } = {}) {
+export function request(url, { method = 'GET', headers = {}, body, timeout = 5000, signal } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
+    const req = http.request(url, { method, headers, agent: false, signal }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
