@@ -1,48 +1,13 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: the release binaries the Node tests start, every Rust test, then the
-# Node end-to-end suites in tests/. Usage: bash scripts/test.sh
+# Runs the whole test suite: the machine's set-up (scripts/setup.sh: missing Debian packages
+# installed as root, PostgreSQL and Redis started when down), the release binaries the Node tests
+# start, every Rust test, then the Node end-to-end suites in tests/ and web-client/.
+# Usage: bash scripts/test.sh
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
-
-# Starts PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) when they are down, for the
-# suites that need them. A missing tool is skipped with a message, not an error.
-ensure_services() {
-  if command -v pg_isready >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null 2>&1 \
-    && [ -d /etc/postgresql ]; then
-    if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
-      echo "PostgreSQL: already up on 127.0.0.1:5432"
-    else
-      echo "PostgreSQL: starting"
-      pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
-      for _ in $(seq 1 30); do
-        pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break
-        sleep 1
-      done
-      pg_isready -h 127.0.0.1 -p 5432
-    fi
-  else
-    echo "PostgreSQL: pg_isready/pg_ctlcluster or /etc/postgresql missing, skipping"
-  fi
-
-  if command -v redis-cli >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; then
-    if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
-      echo "Redis: already up on 127.0.0.1:6379"
-    else
-      echo "Redis: starting"
-      redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
-      for _ in $(seq 1 30); do
-        redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break
-        sleep 1
-      done
-      redis-cli -h 127.0.0.1 ping
-    fi
-  else
-    echo "Redis: redis-cli/redis-server not installed, skipping"
-  fi
-}
 
 current=""
 on_exit() {
@@ -53,6 +18,10 @@ on_exit() {
 }
 trap on_exit EXIT
 
+current="bash scripts/setup.sh (packages, PostgreSQL, Redis)"
+step "$current"
+bash scripts/setup.sh
+
 current="cargo build --release --bin server --examples"
 step "$current"
 cargo build --release --bin server --examples
@@ -60,10 +29,6 @@ cargo build --release --bin server --examples
 current="cargo test --release --workspace"
 step "$current"
 cargo test --release --workspace
-
-current="PostgreSQL and Redis"
-step "$current"
-ensure_services
 
 current="npm ci (tests/)"
 if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules ]; then
