@@ -449,6 +449,12 @@ impl Config {
                         format!("unknown key in {}", path.display()),
                     ));
                 }
+                if let toml::Value::Float(f) = &value
+                    && !f.is_finite()
+                {
+                    // JSON has no NaN or infinity: it would become `null`, read as "not set".
+                    return Err(ConfigError::invalid(&key, "must be a finite value"));
+                }
                 if from_default(&key) {
                     let value = serde_json::to_value(value)
                         .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;

@@ -77,7 +77,8 @@ impl Tokens {
         let claims = Claims {
             sub: user.user_id.clone(),
             name: Some(user.name.clone()),
-            exp: now_secs() + ttl_secs,
+            // A lifetime too long to add is "for ever", not a wrap into the past.
+            exp: now_secs().saturating_add(ttl_secs),
             guest: user.guest,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -105,9 +106,10 @@ impl Tokens {
                 "token subject is invalid",
             ));
         }
+        // The name as `valid_name` leaves it (trimmed), the same rule as for guests.
         let name = claims
             .name
-            .filter(|n| valid_name(n).is_ok())
+            .and_then(|n| valid_name(&n).ok())
             .unwrap_or_else(|| claims.sub.clone());
         Ok(Identity {
             user_id: claims.sub,
