@@ -130,6 +130,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Cuttable<S> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if polled.is_pending() {
             self.cut.0.writer.register(cx.waker());
+            if self.cut.is_cut() {
+                return Poll::Ready(Err(aborted()));
+            }
         }
         polled
     }
@@ -294,5 +297,58 @@ impl Cuts {
             )
                 .into_response(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cut_fails_a_pending_read_and_every_later_write() {
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let cut = Cut::default();
+        let mut stream = Cuttable {
+            inner: ours,
+            cut: cut.clone(),
+        };
+        theirs.write_all(b"hi").await.expect("write");
+        let mut buf = [0u8; 2];
+        stream
+            .read_exact(&mut buf)
+            .await
+            .expect("read before the cut");
+        let reading = tokio::spawn(async move {
+            let mut more = [0u8; 1];
+            let read = stream.read(&mut more).await;
+            (read.map_err(|e| e.kind()), stream)
+        });
+        tokio::task::yield_now().await;
+        assert!(!reading.is_finished(), "nothing to read yet");
+        cut.cut();
+        let (read, mut stream) = reading.await.expect("task");
+        assert_eq!(read, Err(io::ErrorKind::ConnectionAborted));
+        let write = stream.write_all(b"x").await.map_err(|e| e.kind());
+        assert_eq!(write, Err(io::ErrorKind::ConnectionAborted));
+    }
+
+    #[test]
+    fn a_cut_polling_session_is_refused_until_forgotten() {
+        let cuts = Cuts::default();
+        let req = |q: &str| {
+            Request::builder()
+                .uri(format!("/socket.io/?EIO=4&transport=polling&{q}"))
+                .body(axum::body::Body::empty())
+                .expect("request")
+        };
+        assert!(cuts.refusal(&req("sid=abc")).is_none());
+        cuts.cut("abc");
+        let refused = cuts.refusal(&req("sid=abc")).expect("refused");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(cuts.refusal(&req("sid=other")).is_none());
+        cuts.forget("abc");
+        assert!(cuts.refusal(&req("sid=abc")).is_none());
     }
 }

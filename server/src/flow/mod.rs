@@ -13,7 +13,10 @@ pub mod turn;
 use std::{
     collections::VecDeque,
     convert::Infallible,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -68,6 +71,8 @@ pub struct Flow {
     cuts: Arc<Cuts>,
     /// Ack ids of events refused for too many pending, waiting to be answered.
     refusals: Mutex<Refusals>,
+    /// The socket was cut: nothing more goes out.
+    is_cut: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +102,7 @@ impl Flow {
             opening: socket.req_parts().extensions.get::<Cut>().cloned(),
             cuts,
             refusals: Mutex::default(),
+            is_cut: AtomicBool::new(false),
         }
     }
 
@@ -135,6 +141,9 @@ impl Flow {
         size: usize,
         send: impl FnOnce(&Socket<A>) -> Result<(), SendError>,
     ) -> Delivery {
+        if self.is_cut.load(Ordering::Acquire) {
+            return Delivery::Closed;
+        }
         match self.budget().take(size) {
             Verdict::Go => {}
             Verdict::Wait => return Delivery::Full,
@@ -218,6 +227,9 @@ impl Flow {
 
     /// Closes the socket's transport: it stayed over its output budget too long.
     fn cut(&self) -> Delivery {
+        if self.is_cut.swap(true, Ordering::AcqRel) {
+            return Delivery::Closed;
+        }
         info!("slow client: output over its limit for too long, disconnecting");
         if let Some(opening) = &self.opening {
             opening.cut();
