@@ -90,6 +90,7 @@ function sample() {
     clientRssMiB: round(c.rssMiB),
     clientLagMaxMs: round(c.lagMaxMs, 0),
     probeSendMs: probe.lastSend,
+    probeEchoMs: probe.lastEcho,
     probeHistoryMs: probe.lastHistory,
     cpuPressurePct: cpuPressure(),
     _cpu: s.cpuSec,
@@ -115,22 +116,40 @@ let observersRef = null;
 
 // The probe: observer 0, in this lightly loaded process, times a `send` and a `history` every
 // sample period, so the server's answer time can be told apart from the churn workers' own lag.
-const probe = { n: 0, acked: [], send: new Reservoir(), history: new Reservoir(), timeouts: 0, lastSend: null, lastHistory: null, timer: null };
+// The probe also times when its own message comes back live on the same socket (`echo`) and the
+// server's store time (`ts`): an ack much later than the echo means answers wait while
+// deliveries flow.
+const probe = {
+  n: 0, acked: [], send: new Reservoir(), history: new Reservoir(), echo: new Reservoir(), stored: new Reservoir(),
+  sentAt: new Map(), timeouts: 0, lastSend: null, lastHistory: null, lastEcho: null, timer: null,
+};
 function startProbe(obs) {
   const socket = obs.owner[0].socket;
   const room = obs.roomIds[0];
+  socket.on('message', (m) => {
+    const at = probe.sentAt.get(m?.clientId);
+    if (at === undefined) return;
+    probe.lastEcho = round(Date.now() - at, 0);
+    probe.echo.add(probe.lastEcho);
+    probe.stored.add(m.ts - at);
+  });
+  probe.pending = 0;
   const timed = async (event, payload) => {
     const t = performance.now();
+    probe.pending++;
     try {
-      const res = await call(socket, event, payload, 30000);
+      const res = await call(socket, event, payload, 120000);
       return { ms: round(performance.now() - t, 0), res };
     } catch {
       probe.timeouts++;
       return { ms: null, res: null };
+    } finally {
+      probe.pending--;
     }
   };
   probe.timer = setInterval(async () => {
     const clientId = `probe-${++probe.n}`;
+    probe.sentAt.set(clientId, Date.now());
     const [sent, hist] = await Promise.all([
       timed('send', { room, text: `probe ${probe.n}`, clientId }),
       timed('history', { room, limit: 1 }),
@@ -253,7 +272,8 @@ async function main() {
   sample();
   phase = 'settle';
   const presence = await settlePresence(cfg, obs, log);
-  await sleep(1000); // the probe's last calls
+  const probeBy = Date.now() + 120000; // the probe's last calls (bounded)
+  while (probe.pending > 0 && Date.now() < probeBy) await sleep(200);
   const acked = [...probe.acked, ...finals.filter(Boolean).flatMap((f) => f.acked)];
   const messages = await verifyMessages(cfg, obs, acked, log);
   const afterRow = sample();
@@ -345,6 +365,8 @@ function summarize({ obs, presence, messages, startRow, endRow, afterRow, setupR
       sendAck: percentiles(lat.send.values),
       probeSend: percentiles(probe.send.values),
       probeHistory: percentiles(probe.history.values),
+      probeEcho: percentiles(probe.echo.values),
+      probeStored: percentiles(probe.stored.values),
       probeTimeouts: probe.timeouts,
       clientEventLoopLagMaxMs: percentiles(churn.map((x) => x.clientLagMaxMs || 0)),
     },

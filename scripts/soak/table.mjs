@@ -43,7 +43,8 @@ export function printTable(s) {
     ['latency ms p50 / p99 / max: session', `${fmt(l.session.p50)} / ${fmt(l.session.p99)} / ${fmt(l.session.p100)}`],
     ['latency ms p50 / p99 / max: join ack', `${fmt(l.join.p50)} / ${fmt(l.join.p99)} / ${fmt(l.join.p100)}`],
     ['latency ms p50 / p99 / max: send ack', `${fmt(l.sendAck.p50)} / ${fmt(l.sendAck.p99)} / ${fmt(l.sendAck.p100)}`],
-    ['probe (unloaded client) ms p50 / p99 / max: send ack; history', `${fmt(l.probeSend.p50)} / ${fmt(l.probeSend.p99)} / ${fmt(l.probeSend.p100)}; ${fmt(l.probeHistory.p50)} / ${fmt(l.probeHistory.p99)} / ${fmt(l.probeHistory.p100)} (${fmt(l.probeTimeouts)} timeouts)`],
+    ['probe (unloaded client) ms p50 / p99 / max: send ack; history', `${fmt(l.probeSend.p50)} / ${fmt(l.probeSend.p99)} / ${fmt(l.probeSend.p100)}; ${fmt(l.probeHistory.p50)} / ${fmt(l.probeHistory.p99)} / ${fmt(l.probeHistory.p100)} (${fmt(l.probeTimeouts)} over 120 s)`],
+    ['probe ms p50 / p99 / max: its message stored (ts); back live on the same socket', `${fmt(l.probeStored.p50)} / ${fmt(l.probeStored.p99)} / ${fmt(l.probeStored.p100)}; ${fmt(l.probeEcho.p50)} / ${fmt(l.probeEcho.p99)} / ${fmt(l.probeEcho.p100)}`],
     ['churn workers\' event-loop lag, worst per 5 s sample, ms p50 / p99 / max', `${fmt(l.clientEventLoopLagMaxMs.p50)} / ${fmt(l.clientEventLoopLagMaxMs.p99)} / ${fmt(l.clientEventLoopLagMaxMs.p100)}`],
   ];
   const lines = ['| | |', '|---|---|', ...rows.map(([k, val]) => `| ${k} | ${val} |`)];
@@ -53,13 +54,13 @@ export function printTable(s) {
   const churn = s.samples.filter((x) => x.phase === 'churn');
   if (churn.length) {
     const start = churn[0].t;
-    const out = ['| minute | live | server RSS MiB | server CPU % | fds | probe send ack ms | worker lag ms |', '|---:|---:|---:|---:|---:|---:|---:|'];
+    const out = ['| minute | live | server RSS MiB | server CPU % | fds | probe ack ms | probe echo ms | worker lag ms |', '|---:|---:|---:|---:|---:|---:|---:|---:|'];
     const span = churn.at(-1).t - start;
     const marks = Array.from({ length: Math.floor(span / 60 + 0.05) + 1 }, (_, k) => 60 * k);
     if (span - marks.at(-1) > 10) marks.push(span);
     for (const at of marks) {
       const near = churn.reduce((b, x) => (Math.abs(x.t - start - at) < Math.abs(b.t - start - at) ? x : b), churn[0]);
-      out.push(`| ${round1(at / 60)} | ${fmt(near.live)} | ${fmt(near.rssMiB)} | ${fmt(near.cpuPct)} | ${fmt(near.fds)} | ${fmt(near.probeSendMs)} | ${fmt(near.clientLagMaxMs)} |`);
+      out.push(`| ${round1(at / 60)} | ${fmt(near.live)} | ${fmt(near.rssMiB)} | ${fmt(near.cpuPct)} | ${fmt(near.fds)} | ${fmt(near.probeSendMs)} | ${fmt(near.probeEchoMs)} | ${fmt(near.clientLagMaxMs)} |`);
     }
     console.log(`${out.join('\n')}\n`);
   }
