@@ -32,6 +32,8 @@ pub use config::Config;
 /// mimalloc instead of the system allocator for every binary built on this crate (the server,
 /// the conformance profile, the tests): a Socket.IO server allocates a few small buffers per
 /// packet and per recipient, and glibc's malloc spent a quarter of the chat server's CPU on them.
-/// `docs/BENCHMARKS.md` has the figures.
+/// `docs/BENCHMARKS.md` has the figures. Without the default feature `mimalloc` the system
+/// allocator is used, which heap profilers (heaptrack) can follow.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
