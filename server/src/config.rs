@@ -117,6 +117,13 @@ pub struct Config {
     #[arg(long, env = "CHAT_COMPRESSION_MIN_BYTES", default_value_t = 1024)]
     pub compression_min_bytes: u64,
 
+    /// An HTTP connection that has not sent a complete request head this long after it was
+    /// accepted or after its previous response is closed, in milliseconds (it bounds silent,
+    /// slow-header and idle keep-alive connections; requests being served and WebSockets are
+    /// not affected).
+    #[arg(long, env = "CHAT_HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub http_idle_timeout_ms: u64,
+
     /// Hard deadline for a graceful shutdown after SIGINT or SIGTERM, in milliseconds.
     #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
     pub shutdown_timeout_ms: u64,
@@ -487,6 +494,7 @@ impl Config {
             ("ack_timeout_ms", self.ack_timeout_ms),
             ("max_payload_bytes", self.max_payload_bytes),
             ("shutdown_timeout_ms", self.shutdown_timeout_ms),
+            ("http_idle_timeout_ms", self.http_idle_timeout_ms),
             ("max_buffer_size", self.max_buffer_size as u64),
             ("ws_read_buffer_bytes", self.ws_read_buffer_bytes as u64),
             ("max_pending_events", self.max_pending_events as u64),
@@ -640,6 +648,11 @@ impl Config {
     /// The default acknowledgement timeout.
     pub fn ack_timeout(&self) -> Duration {
         Duration::from_millis(self.ack_timeout_ms)
+    }
+
+    /// How long an HTTP connection may wait without a complete request head.
+    pub fn http_idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_idle_timeout_ms)
     }
 
     /// The hard shutdown deadline.

@@ -66,6 +66,7 @@ pub async fn serve<A: Adapter>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let handle: Handle<SocketAddr> = Handle::new();
+    let idle = cfg.http_idle_timeout();
     let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = if let (Some(cert), Some(key)) = (&cfg.tls_cert, &cfg.tls_key) {
         ensure_crypto_provider();
@@ -76,13 +77,17 @@ pub async fn serve<A: Adapter>(
             .acceptor(CutAcceptor(NoDelayAcceptor::new()));
         let server = axum_server::from_tcp(listener)?
             .acceptor(acceptor)
-            .handle(handle.clone());
+            .handle(handle.clone())
+            .first_request_timeout(idle);
+        let server = with_idle_timeout(server, idle);
         tokio::spawn(async move { server.serve(make_service).await })
     } else {
         // Small realtime packets must not wait for Nagle's algorithm.
         let server = axum_server::from_tcp(listener)?
             .acceptor(CutAcceptor(NoDelayAcceptor::new()))
-            .handle(handle.clone());
+            .handle(handle.clone())
+            .first_request_timeout(idle);
+        let server = with_idle_timeout(server, idle);
         tokio::spawn(async move { server.serve(make_service).await })
     };
     readiness.set(true);
@@ -121,6 +126,18 @@ pub async fn serve<A: Adapter>(
         }
     }
     Ok(())
+}
+
+/// Closes HTTP connections that wait longer than `idle` for a request head: hyper's header read
+/// timeout runs while it waits for the head of each request, and so also bounds an idle
+/// keep-alive connection between requests. (`first_request_timeout`, set by the caller, covers
+/// the time before hyper has chosen HTTP/1 or HTTP/2, when nothing else does.)
+fn with_idle_timeout<Acc>(
+    mut server: axum_server::Server<SocketAddr, Acc>,
+    idle: Duration,
+) -> axum_server::Server<SocketAddr, Acc> {
+    server.http_builder().http1().header_read_timeout(idle);
+    server
 }
 
 fn flatten(res: Result<io::Result<()>, tokio::task::JoinError>) -> Result<(), ServeError> {

@@ -114,6 +114,7 @@ fn defaults() {
     assert_eq!(cfg.ws_read_buffer_bytes, 1024);
     assert_eq!(cfg.compression_min_bytes, 1024);
     assert_eq!(cfg.shutdown_timeout_ms, 10_000);
+    assert_eq!(cfg.http_idle_timeout_ms, 30_000);
     assert!(cfg.cors_origin.is_empty());
     assert!(!cfg.allow_eio3);
     assert_eq!(cfg.transports, [Transport::Polling, Transport::Websocket]);
@@ -349,6 +350,7 @@ fn zero_timeouts_are_refused_by_name() {
         ("--connect-timeout-ms", "connect_timeout_ms"),
         ("--ack-timeout-ms", "ack_timeout_ms"),
         ("--shutdown-timeout-ms", "shutdown_timeout_ms"),
+        ("--http-idle-timeout-ms", "http_idle_timeout_ms"),
         ("--max-payload-bytes", "max_payload_bytes"),
         ("--max-buffer-size", "max_buffer_size"),
         ("--ws-read-buffer-bytes", "ws_read_buffer_bytes"),
