@@ -737,12 +737,19 @@ impl Store {
         Ok(row.map(|r| r.try_get("read_seq")).transpose()?.unwrap_or(0))
     }
 
-    /// Every member's read mark in a room.
-    pub async fn read_marks(&self, room: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    /// The read marks of the `limit` members furthest ahead in a room (highest mark first;
+    /// members who have read nothing are left out).
+    pub async fn read_marks(
+        &self,
+        room: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT user_id, read_seq FROM members WHERE room_id = $1 ORDER BY user_id",
+            "SELECT user_id, read_seq FROM members WHERE room_id = $1 AND read_seq > 0
+             ORDER BY read_seq DESC, user_id LIMIT $2",
         )
         .bind(room)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -420,9 +420,14 @@ pub struct Joined {
     pub room: RoomInfo,
     /// Who is online.
     pub online: Vec<User>,
-    /// Members' read marks.
+    /// The read marks of the [`JOINED_READS_MAX`] members furthest ahead, highest first.
     pub reads: Vec<ReadMark>,
 }
+
+/// At most this many read marks in a `join` answer: it is sent on every join, so it must not
+/// grow with the room's membership. Members further behind (or who have read nothing) are left
+/// out; later moves reach the room as `read` events.
+pub const JOINED_READS_MAX: usize = 100;
 
 /// `left`.
 #[derive(Debug, Serialize)]

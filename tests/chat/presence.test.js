@@ -157,6 +157,38 @@ for (const backend of backends()) {
       assert.deepEqual(joined.reads.find((r) => r.userId === ben.session.userId), { userId: ben.session.userId, seq: 6 });
     });
 
+    test('join: the answer carries at most 100 read marks, the furthest ahead, and none at 0', async () => {
+      // The answer goes to every joining socket: it must not grow with the membership (the soak
+      // found join answers growing with every member ever seen, and the server's memory with them).
+      const ada = await chat.guest('Ada');
+      const room = (await ok(ada, 'create', { name: unique('many-reads') })).id;
+      for (let i = 1; i <= 4; i++) await send(ada, room, `m${i}`);
+      const readers = 110;
+      const lurkers = 15; // members who never read
+      await ok(ada, 'read', { room, seq: 4 });
+      const marks = new Map([[ada.session.userId, 4]]);
+      for (let i = 0; i < readers + lurkers; i++) {
+        const guest = await chat.guest(`Member${i}`);
+        await ok(guest, 'join', { room });
+        if (i < readers) {
+          const seq = 1 + (i % 3); // 1, 2 or 3
+          await ok(guest, 'read', { room, seq });
+          marks.set(guest.session.userId, seq);
+        }
+        guest.disconnect();
+      }
+      const cat = await chat.guest('Cat');
+      const { reads } = await ok(cat, 'join', { room });
+      assert.equal(reads.length, 100, `${reads.length} read marks in the join answer`);
+      assert.ok(reads.every((r) => r.seq > 0), 'a member who has read nothing is not listed');
+      for (const r of reads) assert.equal(r.seq, marks.get(r.userId), `${r.userId}'s mark`);
+      const seqs = reads.map((r) => r.seq);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'highest marks first');
+      // The 100 furthest ahead: Ada (4), then every 3 and 2, then enough 1s.
+      const expected = [...marks.values()].sort((a, b) => b - a).slice(0, 100);
+      assert.deepEqual(seqs, expected);
+    });
+
     test('read: non-members and bad payloads are refused', async () => {
       const ada = await chat.guest('Ada');
       const cat = await chat.guest('Cat');

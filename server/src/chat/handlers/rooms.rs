@@ -13,8 +13,8 @@ use crate::{
     chat::{Chat, Conn, auth, store_error, user_room},
     flow::{Ack, Turn},
     wire::{
-        AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JoinRoom, Joined, Left, ReadMark,
-        RoomOnly,
+        AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JOINED_READS_MAX, JoinRoom, Joined,
+        Left, ReadMark, RoomOnly,
     },
 };
 
@@ -119,7 +119,7 @@ pub(super) async fn join_room(
         let view = visible_room(&chat, user, &payload.room).await?;
         let reads = chat
             .store
-            .read_marks(&payload.room)
+            .read_marks(&payload.room, JOINED_READS_MAX)
             .await
             .map_err(store_error)?
             .into_iter()
