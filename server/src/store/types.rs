@@ -1,0 +1,127 @@
+//! What the store hands out and takes in, and how rows become those types.
+
+use sqlx::{Row, any::AnyRow};
+
+use super::StoreError;
+
+/// A stored message, as delivered to clients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    /// Server-made id, unique across rooms.
+    pub id: String,
+    /// The room.
+    pub room: String,
+    /// Position in the room: 1, 2, 3, … without gaps.
+    pub seq: i64,
+    /// Author's user id.
+    pub user_id: String,
+    /// Author's display name at the time of writing.
+    pub user_name: String,
+    /// The text (empty once deleted).
+    pub text: String,
+    /// When it was stored, in milliseconds since the Unix epoch.
+    pub ts: i64,
+    /// When it was last edited.
+    pub edited_ts: Option<i64>,
+    /// Whether it was deleted.
+    pub deleted: bool,
+    /// The client's idempotency key.
+    pub client_id: Option<String>,
+    /// `done`, or `streaming` while a bot reply is being written.
+    pub status: String,
+    /// Free-form JSON for bot replies (finish reason, usage, error).
+    pub meta: Option<String>,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Server-made id.
+    pub id: String,
+    /// Author's user id.
+    pub user_id: String,
+    /// Author's display name.
+    pub user_name: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch.
+    pub ts: i64,
+    /// The idempotency key: the same key from the same user in the same room stores once.
+    pub client_id: Option<String>,
+    /// `done` or `streaming`.
+    pub status: &'static str,
+}
+
+/// What [`Store::append`] did with one message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    /// Stored now, with a fresh `seq`.
+    New(StoredMessage),
+    /// Its `client_id` was seen before: this is the message stored the first time.
+    Duplicate(StoredMessage),
+}
+
+impl Appended {
+    /// The stored message, new or not.
+    pub fn message(&self) -> &StoredMessage {
+        match self {
+            Self::New(m) | Self::Duplicate(m) => m,
+        }
+    }
+}
+
+/// A room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Private rooms are visible and open to their members only.
+    pub private: bool,
+    /// The `seq` of the latest message.
+    pub last_seq: i64,
+    /// Whether this is a private room between a user and the bot.
+    pub bot: bool,
+}
+
+/// A room as one user sees it in a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomView {
+    /// The room.
+    pub room: Room,
+    /// Whether the user is a member.
+    pub member: bool,
+    /// The user's read mark.
+    pub read_seq: i64,
+}
+
+pub(super) const MESSAGE_COLUMNS: &str =
+    "id, room_id, seq, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta";
+
+pub(super) fn room_from_row(r: &AnyRow) -> Result<Room, StoreError> {
+    Ok(Room {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        private: r.try_get::<i64, _>("private")? != 0,
+        last_seq: r.try_get("last_seq")?,
+        bot: r.try_get::<i64, _>("bot")? != 0,
+    })
+}
+
+pub(super) fn message_from_row(r: &AnyRow) -> Result<StoredMessage, StoreError> {
+    Ok(StoredMessage {
+        id: r.try_get("id")?,
+        room: r.try_get("room_id")?,
+        seq: r.try_get("seq")?,
+        user_id: r.try_get("user_id")?,
+        user_name: r.try_get("user_name")?,
+        text: r.try_get("text")?,
+        ts: r.try_get("ts")?,
+        edited_ts: r.try_get("edited_ts")?,
+        deleted: r.try_get::<i64, _>("deleted")? != 0,
+        client_id: r.try_get("client_id")?,
+        status: r.try_get("status")?,
+        meta: r.try_get("meta")?,
+    })
+}
