@@ -1,0 +1,20 @@
+//! Payload shapes shared by handlers: the chat protocol of `docs/PROTOCOL.md`. Only this module
+//! derives Serialize/Deserialize for what travels over Socket.IO.
+//!
+//! - [`args`]: a tuple-like list of an event's arguments.
+//! - [`envelope`]: `{ ok, data | error }` and the error codes.
+//! - [`events`]: what clients send.
+//! - [`notices`]: what the server answers and emits about rooms, messages, presence, receipts.
+//! - [`bot`]: the chatbot's events.
+
+pub mod args;
+pub mod bot;
+pub mod envelope;
+pub mod events;
+pub mod notices;
+
+pub use args::Args;
+pub use bot::*;
+pub use envelope::*;
+pub use events::*;
+pub use notices::*;
