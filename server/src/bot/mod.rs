@@ -4,6 +4,9 @@
 //! - [`backend`]: the small trait every model implements.
 //! - [`embedded`]: the offline default.
 //! - [`openai`]: any OpenAI-compatible API.
+//! - `queue`: the queue per room and the budgets per user that admission counts.
+//! - `reply`: the reply loop (one request at a time per room, streamed, stored when it ends).
+//! - `mentions`: whether a message addresses the bot.
 //!
 //! One reply runs at a time per room; more wait in a bounded queue. A reply is a stored message
 //! from its start (so it has its `seq`); its text streams as deltas merged over a short window,
@@ -11,25 +14,26 @@
 
 pub mod backend;
 pub mod embedded;
+mod mentions;
 pub mod openai;
+mod queue;
+mod reply;
 
 use std::{
-    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
-use futures_util::StreamExt;
 use socketioxide::SocketIo;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 
-use self::backend::{Backend, Chunk, Completion, Role, Turn};
+use self::backend::Backend;
 use crate::{
-    chat::hub::{Hubs, room_key, to_wire},
+    chat::hub::{Hubs, room_key},
     config::Config,
-    store::{NewMessage, Store},
-    wire::{BotEnd, BotQueued, BotStart, ErrorBody, ErrorCode, ReplyError, Usage},
+    store::Store,
+    wire::{BotQueued, ErrorBody, ErrorCode},
 };
 
 /// The bot's user id.
@@ -72,73 +76,10 @@ impl BotConfig {
     }
 }
 
-/// A request for a reply.
-#[derive(Debug)]
-struct Request {
-    room: String,
-    request_id: String,
-    user_id: String,
-    cancel: CancellationToken,
-}
+pub use mentions::mentions;
+pub use queue::Admission;
 
-#[derive(Debug, Default)]
-struct RoomQueue {
-    /// The reply being written: (reply message id once started, request id, cancel).
-    running: Option<(Option<String>, String, CancellationToken)>,
-    waiting: VecDeque<Request>,
-    /// Admitted requests whose message is being stored.
-    reserved: usize,
-}
-
-impl RoomQueue {
-    /// Each waiting request's place in line (1 = next).
-    fn positions(&self) -> Vec<(String, usize)> {
-        self.waiting
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.request_id.clone(), i + 1))
-            .collect()
-    }
-}
-
-#[derive(Debug, Default)]
-struct UserBudget {
-    inflight: usize,
-    /// (when, tokens) over the last minute.
-    spent: VecDeque<(Instant, u64)>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    rooms: HashMap<String, RoomQueue>,
-    users: HashMap<String, UserBudget>,
-    /// Per room, once looked up: (the bot is a member, it is a private bot room).
-    member_of: HashMap<String, (bool, bool)>,
-}
-
-/// A place reserved for a request, taken before its message is stored so a refusal stores
-/// nothing. Dropping it unused gives the place back.
-#[must_use]
-pub struct Admission {
-    bot: Bot,
-    room: String,
-    user_id: String,
-    used: bool,
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        if !self.used {
-            let mut state = self.bot.lock();
-            if let Some(q) = state.rooms.get_mut(&self.room) {
-                q.reserved = q.reserved.saturating_sub(1);
-            }
-            if let Some(u) = state.users.get_mut(&self.user_id) {
-                u.inflight = u.inflight.saturating_sub(1);
-            }
-        }
-    }
-}
+use queue::{Request, State};
 
 /// The bot service; cheap to clone.
 #[derive(Clone)]
@@ -397,289 +338,5 @@ impl Bot {
             self.announce_queued(room, positions).await;
         }
         found
-    }
-
-    /// Answers requests of one room, one after the other, until none waits.
-    async fn work(self, next: Request) {
-        self.0.running.send_modify(|n| *n += 1);
-        self.work_queue(next).await;
-        self.0.running.send_modify(|n| *n = n.saturating_sub(1));
-    }
-
-    async fn work_queue(&self, mut next: Request) {
-        loop {
-            if self.0.stopping.is_cancelled() {
-                // Requests still waiting are dropped: their questions stay in the history.
-                if let Some(queue) = self.lock().rooms.get_mut(&next.room) {
-                    queue.running = None;
-                    queue.waiting.clear();
-                }
-                return;
-            }
-            let room = next.room.clone();
-            let user = next.user_id.clone();
-            let spent = self.reply(&next).await;
-            let (following, positions) = {
-                let mut state = self.lock();
-                if let Some(budget) = state.users.get_mut(&user) {
-                    budget.inflight = budget.inflight.saturating_sub(1);
-                    budget.spent.push_back((Instant::now(), spent));
-                }
-                let Some(queue) = state.rooms.get_mut(&room) else {
-                    return;
-                };
-                let following = queue.waiting.pop_front();
-                queue.running = following
-                    .as_ref()
-                    .map(|r| (None, r.request_id.clone(), r.cancel.clone()));
-                let positions = queue.positions();
-                (following, positions)
-            };
-            match following {
-                Some(request) => {
-                    self.announce_queued(&room, positions).await;
-                    next = request;
-                }
-                None => return,
-            }
-        }
-    }
-
-    /// Writes one reply; returns the tokens it cost.
-    async fn reply(&self, request: &Request) -> u64 {
-        let cfg = &self.0.config;
-        let Ok(hub) = self.0.hubs.get(&request.room).await else {
-            return 0;
-        };
-        let stored = hub
-            .send(NewMessage {
-                id: crate::chat::auth::new_id("m_", 16),
-                user_id: BOT_ID.to_owned(),
-                user_name: cfg.name.clone(),
-                text: String::new(),
-                ts: now_ms(),
-                client_id: None,
-                status: "streaming",
-            })
-            .await;
-        let reply = match stored {
-            Ok(appended) => appended.message().clone(),
-            Err(e) => {
-                warn!(cause = %e, "cannot start a reply");
-                return 0;
-            }
-        };
-        if let Some((reply_id, _, _)) = self
-            .lock()
-            .rooms
-            .get_mut(&request.room)
-            .and_then(|q| q.running.as_mut())
-        {
-            *reply_id = Some(reply.id.clone());
-        }
-        hub.stream_start(BotStart {
-            room: request.room.clone(),
-            id: reply.id.clone(),
-            seq: reply.seq,
-            request_id: request.request_id.clone(),
-            user_id: BOT_ID.to_owned(),
-            name: cfg.name.clone(),
-            ts: reply.ts,
-        });
-
-        let turns = self.context(&request.room, &reply.id).await;
-        let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
-        let mut stream = self.0.backend.complete(Completion { turns });
-        let mut text = String::new();
-        let mut pending = String::new();
-        // Merging: text that arrives at least `coalesce` after the last delta goes out at once;
-        // text that follows sooner waits until `coalesce` has passed since that delta. No text
-        // waits longer than `coalesce`, and a reply sends at most one delta per `coalesce`.
-        let mut last_delta: Option<tokio::time::Instant> = None;
-        let mut flush_at: Option<tokio::time::Instant> = None;
-        let mut usage: Option<Usage> = None;
-        let mut finish = "stop".to_owned();
-        let mut error: Option<ReplyError> = None;
-        loop {
-            tokio::select! {
-                biased;
-                () = request.cancel.cancelled() => {
-                    finish = "cancelled".to_owned();
-                    break;
-                }
-                () = self.0.stopping.cancelled() => {
-                    finish = "error".to_owned();
-                    error = Some(ReplyError {
-                        code: "interrupted".to_owned(),
-                        message: "the server stopped while writing this reply".to_owned(),
-                    });
-                    break;
-                }
-                () = sleep_until(flush_at) => {
-                    hub.stream_delta(&reply.id, std::mem::take(&mut pending));
-                    last_delta = flush_at.take();
-                }
-                chunk = stream.next() => match chunk {
-                    None => break,
-                    Some(Ok(Chunk::Text(t))) => {
-                        text.push_str(&t);
-                        pending.push_str(&t);
-                        let now = tokio::time::Instant::now();
-                        let due = last_delta.map_or(now, |at| at + cfg.coalesce);
-                        if now >= due || pending.len() >= cfg.coalesce_bytes {
-                            hub.stream_delta(&reply.id, std::mem::take(&mut pending));
-                            last_delta = Some(now);
-                            flush_at = None;
-                        } else {
-                            flush_at = Some(due);
-                        }
-                    }
-                    Some(Ok(Chunk::Usage(u))) => usage = Some(u),
-                    Some(Ok(Chunk::Finish(reason))) => finish = reason,
-                    Some(Err(e)) => {
-                        warn!(code = e.code, message = %e.message, "reply failed");
-                        finish = "error".to_owned();
-                        error = Some(ReplyError { code: e.code.to_owned(), message: e.message });
-                        break;
-                    }
-                }
-            }
-        }
-        // Dropping the stream closes the upstream request now (a cancel, an error).
-        drop(stream);
-        if !pending.is_empty() {
-            hub.stream_delta(&reply.id, pending);
-        }
-        let meta = serde_json::json!({ "finishReason": finish, "usage": usage, "error": error });
-        if let Err(e) = self
-            .0
-            .store
-            .finish(&reply.id, &text, &meta.to_string())
-            .await
-        {
-            warn!(cause = %e, "cannot store the reply");
-        }
-        let mut final_message = reply.clone();
-        final_message.text = text.clone();
-        final_message.status = "done".to_owned();
-        final_message.meta = Some(meta.to_string());
-        hub.stream_end(
-            BotEnd {
-                room: request.room.clone(),
-                id: reply.id.clone(),
-                seq: reply.seq,
-                text: text.clone(),
-                finish_reason: finish,
-                usage,
-                error,
-            },
-            to_wire(&final_message),
-        );
-        match usage {
-            Some(u) => u.prompt_tokens + u.completion_tokens,
-            None => ((prompt_chars + text.len()) / 4) as u64,
-        }
-    }
-
-    /// The system prompt and the room's newest messages that fit the budget, oldest first.
-    async fn context(&self, room: &str, reply_id: &str) -> Vec<Turn> {
-        let cfg = &self.0.config;
-        let recent = self
-            .0
-            .store
-            .history(room, None, None, 100)
-            .await
-            .unwrap_or_default();
-        let mut budget = cfg.context_chars;
-        let mut turns = Vec::new();
-        for m in recent.iter().rev() {
-            if m.id == reply_id || m.deleted || m.text.is_empty() {
-                continue;
-            }
-            let (role, content) = if m.user_id == BOT_ID {
-                (Role::Assistant, m.text.clone())
-            } else {
-                (Role::User, format!("{}: {}", m.user_name, m.text))
-            };
-            if content.len() > budget {
-                break;
-            }
-            budget -= content.len();
-            turns.push(Turn { role, content });
-        }
-        turns.push(Turn {
-            role: Role::System,
-            content: cfg.system_prompt.clone(),
-        });
-        turns.reverse();
-        turns
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Whether `text` mentions one of `handles` as a whole word, case-insensitively: an `@` at the
-/// start or after a character that cannot be part of a word (so not `x@bot.example`), then the
-/// handle, then the end or a character that cannot be part of a word (so not `@bottles`).
-pub fn mentions(text: &str, handles: &[&str]) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '@';
-    let text = text.to_lowercase();
-    let handles: Vec<String> = handles.iter().map(|h| h.trim().to_lowercase()).collect();
-    text.match_indices('@').any(|(at, _)| {
-        if text[..at].chars().next_back().is_some_and(word) {
-            return false;
-        }
-        let rest = &text[at + 1..];
-        handles.iter().any(|handle| {
-            !handle.is_empty()
-                && rest
-                    .strip_prefix(handle.as_str())
-                    .is_some_and(|after| !after.chars().next().is_some_and(word))
-        })
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mentions;
-
-    #[test]
-    fn only_whole_mentions_address_the_bot() {
-        let handles = ["bot", "Assistant"];
-        for text in [
-            "@bot, hi",
-            "hi @Assistant!",
-            "@BOT?",
-            "(@bot)",
-            "@bot",
-            "ask @assistant: why",
-        ] {
-            assert!(mentions(text, &handles), "{text:?} mentions the bot");
-        }
-        for text in [
-            "my water is in @bottles",
-            "email me at x@botmail.com",
-            "user@bot",
-            "@Assistants",
-            "@bot-builder",
-            "@@bot",
-            "no mention",
-        ] {
-            assert!(
-                !mentions(text, &handles),
-                "{text:?} does not mention the bot"
-            );
-        }
-    }
-
-    #[test]
-    fn a_bot_name_with_a_space_is_matched_whole() {
-        assert!(mentions("hey @Deep Thought, hi", &["bot", "Deep Thought"]));
-        assert!(!mentions("hey @Deep Thoughts", &["bot", "Deep Thought"]));
     }
 }

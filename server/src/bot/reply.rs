@@ -1,0 +1,243 @@
+//! The reply loop: one request at a time per room, a backend's answer streamed into the room
+//! and stored when it ends.
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use tracing::warn;
+
+use super::{
+    BOT_ID, Bot,
+    backend::{Chunk, Completion, Role, Turn},
+    now_ms,
+    queue::Request,
+};
+use crate::{
+    chat::hub::to_wire,
+    store::NewMessage,
+    wire::{BotEnd, BotStart, ReplyError, Usage},
+};
+impl Bot {
+    /// Answers requests of one room, one after the other, until none waits.
+    pub(super) async fn work(self, next: Request) {
+        self.0.running.send_modify(|n| *n += 1);
+        self.work_queue(next).await;
+        self.0.running.send_modify(|n| *n = n.saturating_sub(1));
+    }
+
+    async fn work_queue(&self, mut next: Request) {
+        loop {
+            if self.0.stopping.is_cancelled() {
+                // Requests still waiting are dropped: their questions stay in the history.
+                if let Some(queue) = self.lock().rooms.get_mut(&next.room) {
+                    queue.running = None;
+                    queue.waiting.clear();
+                }
+                return;
+            }
+            let room = next.room.clone();
+            let user = next.user_id.clone();
+            let spent = self.reply(&next).await;
+            let (following, positions) = {
+                let mut state = self.lock();
+                if let Some(budget) = state.users.get_mut(&user) {
+                    budget.inflight = budget.inflight.saturating_sub(1);
+                    budget.spent.push_back((Instant::now(), spent));
+                }
+                let Some(queue) = state.rooms.get_mut(&room) else {
+                    return;
+                };
+                let following = queue.waiting.pop_front();
+                queue.running = following
+                    .as_ref()
+                    .map(|r| (None, r.request_id.clone(), r.cancel.clone()));
+                let positions = queue.positions();
+                (following, positions)
+            };
+            match following {
+                Some(request) => {
+                    self.announce_queued(&room, positions).await;
+                    next = request;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Writes one reply; returns the tokens it cost.
+    async fn reply(&self, request: &Request) -> u64 {
+        let cfg = &self.0.config;
+        let Ok(hub) = self.0.hubs.get(&request.room).await else {
+            return 0;
+        };
+        let stored = hub
+            .send(NewMessage {
+                id: crate::chat::auth::new_id("m_", 16),
+                user_id: BOT_ID.to_owned(),
+                user_name: cfg.name.clone(),
+                text: String::new(),
+                ts: now_ms(),
+                client_id: None,
+                status: "streaming",
+            })
+            .await;
+        let reply = match stored {
+            Ok(appended) => appended.message().clone(),
+            Err(e) => {
+                warn!(cause = %e, "cannot start a reply");
+                return 0;
+            }
+        };
+        if let Some((reply_id, _, _)) = self
+            .lock()
+            .rooms
+            .get_mut(&request.room)
+            .and_then(|q| q.running.as_mut())
+        {
+            *reply_id = Some(reply.id.clone());
+        }
+        hub.stream_start(BotStart {
+            room: request.room.clone(),
+            id: reply.id.clone(),
+            seq: reply.seq,
+            request_id: request.request_id.clone(),
+            user_id: BOT_ID.to_owned(),
+            name: cfg.name.clone(),
+            ts: reply.ts,
+        });
+
+        let turns = self.context(&request.room, &reply.id).await;
+        let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
+        let mut stream = self.0.backend.complete(Completion { turns });
+        let mut text = String::new();
+        let mut pending = String::new();
+        // Merging: text that arrives at least `coalesce` after the last delta goes out at once;
+        // text that follows sooner waits until `coalesce` has passed since that delta. No text
+        // waits longer than `coalesce`, and a reply sends at most one delta per `coalesce`.
+        let mut last_delta: Option<tokio::time::Instant> = None;
+        let mut flush_at: Option<tokio::time::Instant> = None;
+        let mut usage: Option<Usage> = None;
+        let mut finish = "stop".to_owned();
+        let mut error: Option<ReplyError> = None;
+        loop {
+            tokio::select! {
+                biased;
+                () = request.cancel.cancelled() => {
+                    finish = "cancelled".to_owned();
+                    break;
+                }
+                () = self.0.stopping.cancelled() => {
+                    finish = "error".to_owned();
+                    error = Some(ReplyError {
+                        code: "interrupted".to_owned(),
+                        message: "the server stopped while writing this reply".to_owned(),
+                    });
+                    break;
+                }
+                () = sleep_until(flush_at) => {
+                    hub.stream_delta(&reply.id, std::mem::take(&mut pending));
+                    last_delta = flush_at.take();
+                }
+                chunk = stream.next() => match chunk {
+                    None => break,
+                    Some(Ok(Chunk::Text(t))) => {
+                        text.push_str(&t);
+                        pending.push_str(&t);
+                        let now = tokio::time::Instant::now();
+                        let due = last_delta.map_or(now, |at| at + cfg.coalesce);
+                        if now >= due || pending.len() >= cfg.coalesce_bytes {
+                            hub.stream_delta(&reply.id, std::mem::take(&mut pending));
+                            last_delta = Some(now);
+                            flush_at = None;
+                        } else {
+                            flush_at = Some(due);
+                        }
+                    }
+                    Some(Ok(Chunk::Usage(u))) => usage = Some(u),
+                    Some(Ok(Chunk::Finish(reason))) => finish = reason,
+                    Some(Err(e)) => {
+                        warn!(code = e.code, message = %e.message, "reply failed");
+                        finish = "error".to_owned();
+                        error = Some(ReplyError { code: e.code.to_owned(), message: e.message });
+                        break;
+                    }
+                }
+            }
+        }
+        // Dropping the stream closes the upstream request now (a cancel, an error).
+        drop(stream);
+        if !pending.is_empty() {
+            hub.stream_delta(&reply.id, pending);
+        }
+        let meta = serde_json::json!({ "finishReason": finish, "usage": usage, "error": error });
+        if let Err(e) = self
+            .0
+            .store
+            .finish(&reply.id, &text, &meta.to_string())
+            .await
+        {
+            warn!(cause = %e, "cannot store the reply");
+        }
+        let mut final_message = reply.clone();
+        final_message.text = text.clone();
+        final_message.status = "done".to_owned();
+        final_message.meta = Some(meta.to_string());
+        hub.stream_end(
+            BotEnd {
+                room: request.room.clone(),
+                id: reply.id.clone(),
+                seq: reply.seq,
+                text: text.clone(),
+                finish_reason: finish,
+                usage,
+                error,
+            },
+            to_wire(&final_message),
+        );
+        match usage {
+            Some(u) => u.prompt_tokens + u.completion_tokens,
+            None => ((prompt_chars + text.len()) / 4) as u64,
+        }
+    }
+
+    /// The system prompt and the room's newest messages that fit the budget, oldest first.
+    async fn context(&self, room: &str, reply_id: &str) -> Vec<Turn> {
+        let cfg = &self.0.config;
+        let recent = self
+            .0
+            .store
+            .history(room, None, None, 100)
+            .await
+            .unwrap_or_default();
+        let mut budget = cfg.context_chars;
+        let mut turns = Vec::new();
+        for m in recent.iter().rev() {
+            if m.id == reply_id || m.deleted || m.text.is_empty() {
+                continue;
+            }
+            let (role, content) = if m.user_id == BOT_ID {
+                (Role::Assistant, m.text.clone())
+            } else {
+                (Role::User, format!("{}: {}", m.user_name, m.text))
+            };
+            if content.len() > budget {
+                break;
+            }
+            budget -= content.len();
+            turns.push(Turn { role, content });
+        }
+        turns.push(Turn {
+            role: Role::System,
+            content: cfg.system_prompt.clone(),
+        });
+        turns.reverse();
+        turns
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
