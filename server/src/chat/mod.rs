@@ -175,7 +175,7 @@ pub fn store_error(e: StoreError) -> ErrorBody {
         StoreError::NotAuthor => {
             ErrorBody::new(ErrorCode::Forbidden, "only the author may change a message")
         }
-        StoreError::Db(e) => {
+        e @ (StoreError::Db(_) | StoreError::Migrate(_)) => {
             warn!(cause = %e, "storage failed");
             ErrorBody::new(ErrorCode::Internal, "storage failed")
         }

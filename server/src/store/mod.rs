@@ -24,7 +24,7 @@ use sqlx::{
 
 pub use types::{Appended, NewMessage, Room, RoomView, StoredMessage};
 
-use schema::MIGRATIONS;
+pub use schema::latest_version;
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migrations: {0}")]
+    Migrate(sqlx::migrate::MigrateError),
 }
 
 /// Connection settings.
@@ -79,9 +82,12 @@ impl Store {
         let connect = AnyConnectOptions::from_str(&url)?;
         if let (false, Some(schema)) = (is_sqlite, &opts.schema) {
             let mut conn = AnyConnection::connect_with(&connect).await?;
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-                .execute(&mut conn)
-                .await?;
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            // Two processes creating it at once: one of them may get a unique violation
+            // (PostgreSQL checks before it inserts); the schema then exists.
+            if sqlx::query(&create).execute(&mut conn).await.is_err() {
+                sqlx::query(&create).execute(&mut conn).await?;
+            }
             conn.close().await?;
         }
         let schema = opts.schema.clone();
@@ -143,12 +149,7 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await?;
-        for statement in MIGRATIONS {
-            sqlx::query(statement).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        schema::migrate(&self.pool).await
     }
 
     /// Checks that the database answers.

@@ -1,46 +1,71 @@
-//! The tables, created when missing at start-up.
+//! The schema as versioned migrations: `server/migrations/NNNN_name.sql`, embedded in the binary
+//! and applied at start-up by sqlx's migrator, each once, recorded in `_sqlx_migrations`.
+//!
+//! Several processes may start at once against one database. On PostgreSQL the migrator holds
+//! an advisory lock while it works; SQLite has none, so a process that finds a migration applied
+//! by another one between its check and its write retries, and then sees it applied.
 
-pub(super) const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS rooms (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        private BIGINT NOT NULL,
-        bot BIGINT NOT NULL DEFAULT 0,
-        created_by TEXT NOT NULL,
-        created_ts BIGINT NOT NULL,
-        last_seq BIGINT NOT NULL DEFAULT 0
-    )",
-    "CREATE TABLE IF NOT EXISTS members (
-        room_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        read_seq BIGINT NOT NULL DEFAULT 0,
-        joined_ts BIGINT NOT NULL,
-        PRIMARY KEY (room_id, user_id)
-    )",
-    "CREATE INDEX IF NOT EXISTS members_by_user ON members (user_id)",
-    "CREATE TABLE IF NOT EXISTS messages (
-        id TEXT PRIMARY KEY,
-        room_id TEXT NOT NULL,
-        seq BIGINT NOT NULL,
-        user_id TEXT NOT NULL,
-        user_name TEXT NOT NULL,
-        client_id TEXT,
-        text TEXT NOT NULL,
-        ts BIGINT NOT NULL,
-        edited_ts BIGINT,
-        deleted BIGINT NOT NULL DEFAULT 0,
-        status TEXT NOT NULL DEFAULT 'done',
-        meta TEXT
-    )",
-    "CREATE UNIQUE INDEX IF NOT EXISTS messages_by_seq ON messages (room_id, seq)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (room_id, user_id, client_id)",
-    "CREATE TABLE IF NOT EXISTS users (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        guest BIGINT NOT NULL,
-        seen_ts BIGINT NOT NULL
-    )",
-    "INSERT INTO rooms (id, name, private, bot, created_by, created_ts, last_seq)
-        SELECT 'general', 'General', 0, 0, 'system', 0, 0
-        WHERE NOT EXISTS (SELECT 1 FROM rooms WHERE id = 'general')",
-];
+use futures_util::future::BoxFuture;
+use sqlx::{
+    AnyPool,
+    error::BoxDynError,
+    migrate::{Migration, MigrationSource, MigrationType, Migrator},
+};
+use tracing::debug;
+
+use super::StoreError;
+
+/// Every migration in order: (version, description, SQL). A released file never changes (its
+/// checksum is recorded); a change to the schema is a new file.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/0001_initial.sql"),
+)];
+
+/// How many times a start-up races another process's migration before it gives up.
+const ATTEMPTS: usize = 3;
+
+/// The migrations compiled into the binary.
+#[derive(Debug)]
+struct Embedded;
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        description.into(),
+                        MigrationType::Simple,
+                        sql.into(),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Applies the migrations not yet applied.
+pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
+    let migrator = Migrator::new(Embedded).await.map_err(StoreError::Migrate)?;
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS => {
+                debug!(cause = %e, attempt, "migrations raced another process; again");
+                attempt += 1;
+            }
+            Err(e) => return Err(StoreError::Migrate(e)),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Versioned migrations: several processes may start at once against one database, and a
+//! database made before migrations were versioned keeps its data.
+//!
+//! The PostgreSQL cases use `CHAT_TEST_PG_URL` (default `postgres://127.0.0.1:5432/test`, the
+//! database `scripts/setup.sh` prepares), each in a schema of its own, dropped at the end.
+
+use std::path::PathBuf;
+
+use server::store::{NewMessage, Store, StoreOptions, latest_version};
+use sqlx::{AnyConnection, Connection, Row};
+
+fn options(url: &str, schema: Option<&str>) -> StoreOptions {
+    StoreOptions {
+        url: url.to_owned(),
+        schema: schema.map(str::to_owned),
+        sqlite_synchronous: "normal".into(),
+        max_connections: 4,
+    }
+}
+
+/// A fresh folder under the system's temporary one, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "store-migrations-{tag}-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// (version, success) of every applied migration, and the number of `general` rooms.
+async fn recorded(url: &str, schema: Option<&str>) -> (Vec<(i64, bool)>, i64) {
+    sqlx::any::install_default_drivers();
+    let mut conn = AnyConnection::connect(url).await.expect("connect");
+    if let Some(schema) = schema {
+        sqlx::query(&format!("SET search_path TO \"{schema}\""))
+            .execute(&mut conn)
+            .await
+            .expect("search_path");
+    }
+    let rows = sqlx::query("SELECT version, CASE WHEN success THEN 1 ELSE 0 END AS ok FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .expect("_sqlx_migrations");
+    let versions = rows
+        .iter()
+        .map(|r| (r.get::<i64, _>("version"), r.get::<i64, _>("ok") == 1))
+        .collect();
+    let general: i64 = sqlx::query("SELECT COUNT(*) AS n FROM rooms WHERE id = 'general'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("rooms")
+        .get("n");
+    conn.close().await.ok();
+    (versions, general)
+}
+
+fn every_version() -> Vec<(i64, bool)> {
+    (1..=latest_version()).map(|v| (v, true)).collect()
+}
+
+/// Sixteen stores connecting at once to one new database: each succeeds, each migration is
+/// recorded once, the seed room exists once.
+async fn sixteen_at_once(url: &str, schema: Option<&str>) {
+    let opts = options(url, schema);
+    let stores = futures_util::future::join_all((0..16).map(|_| Store::connect(&opts))).await;
+    for (i, store) in stores.iter().enumerate() {
+        assert!(store.is_ok(), "store {i}: {:?}", store.as_ref().err());
+    }
+    for store in stores.into_iter().flatten() {
+        store.close().await;
+    }
+    assert_eq!(recorded(url, schema).await, (every_version(), 1));
+}
+
+#[tokio::test]
+async fn sqlite_several_processes_migrate_one_new_file_at_once() {
+    let dir = TempDir::new("race");
+    let url = format!("sqlite://{}?mode=rwc", dir.0.join("chat.db").display());
+    sixteen_at_once(&url, None).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_database_from_before_versioned_migrations_keeps_its_data() {
+    let dir = TempDir::new("legacy");
+    let url = format!("sqlite://{}?mode=rwc", dir.0.join("chat.db").display());
+    // The schema as the build before this one made it: the same tables, no _sqlx_migrations.
+    sqlx::any::install_default_drivers();
+    let mut conn = AnyConnection::connect(&url).await.expect("connect");
+    for statement in include_str!("../migrations/0001_initial.sql")
+        .split(';')
+        .filter(|s| {
+            s.lines()
+                .any(|l| !l.trim().is_empty() && !l.starts_with("--"))
+        })
+    {
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("legacy schema");
+    }
+    sqlx::query("INSERT INTO users (id, name, guest, seen_ts) VALUES ('ada', 'Ada', 0, 1)")
+        .execute(&mut conn)
+        .await
+        .expect("user");
+    conn.close().await.ok();
+
+    let store = Store::connect(&options(&url, None)).await.expect("store");
+    assert!(
+        store.user_exists("ada").await.expect("query"),
+        "the old row is kept"
+    );
+    let appended = store
+        .append(
+            "general",
+            &[NewMessage {
+                id: "m1".into(),
+                user_id: "ada".into(),
+                user_name: "Ada".into(),
+                text: "still here".into(),
+                ts: 2,
+                client_id: None,
+                status: "done",
+            }],
+        )
+        .await
+        .expect("append");
+    assert_eq!(appended[0].message().seq, 1);
+    store.close().await;
+    assert_eq!(recorded(&url, None).await, (every_version(), 1));
+}
+
+#[tokio::test]
+async fn postgres_several_processes_migrate_one_new_schema_at_once() {
+    let url = std::env::var("CHAT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test".to_owned());
+    let schema = format!("migrations_{}_{}", std::process::id(), rand_suffix());
+    sixteen_at_once(&url, Some(&schema)).await;
+    let mut conn = AnyConnection::connect(&url).await.expect("connect");
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&mut conn)
+        .await
+        .expect("drop schema");
+    conn.close().await.ok();
+}
