@@ -9,7 +9,7 @@
 //!   with its [`Cut`] in each request's extensions.
 //! - A socket finds the [`Cut`] of the connection that opened its session in its request head; a
 //!   session that upgrades to WebSocket later is registered by sid in [`Cuts`] when the upgrade
-//!   request passes the router ([`Cuts::track`]).
+//!   request passes the router (`Cuts::track`).
 //! - Long-polling sessions are cut by refusing their later requests (as unknown sessions).
 
 use std::{

@@ -10,18 +10,25 @@
 //! - [`cut`]: closing one client's transport from the server side (a slow client's).
 //! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
 //!   bounded in bytes (answers that wait for room, the output budget).
+//! - [`room`]: the room layer below chat and bot: each active room's task stores messages
+//!   (getting their `seq`) and delivers them to the room's sockets in order (cursors, lag,
+//!   replay, the bot's stream).
 //! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`.
 //! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
 //!   (embedded offline bot or any OpenAI-compatible API).
+//! - [`clock`], [`ids`]: wall-clock time and server-made ids.
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
 pub mod app;
 pub mod bot;
 pub mod chat;
+pub mod clock;
 pub mod config;
 pub mod cut;
 pub mod flow;
+pub mod ids;
+pub mod room;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

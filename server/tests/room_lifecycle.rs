@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use server::{
-    chat::hub::{Hubs, IDLE},
+    room::{Hubs, IDLE},
     store::{Appended, NewMessage, Store, StoreOptions},
 };
 

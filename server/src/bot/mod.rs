@@ -30,8 +30,8 @@ use tracing::{Instrument, info_span, warn};
 
 use self::backend::Backend;
 use crate::{
-    chat::hub::{Hubs, room_key},
     config::Config,
+    room::{Hubs, room_key},
     store::Store,
     wire::{BotQueued, ErrorBody, ErrorCode},
 };
@@ -98,12 +98,7 @@ struct BotInner {
     state: Mutex<State>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use crate::clock::now_ms;
 
 impl Bot {
     /// A bot answering with `backend`.

@@ -13,7 +13,7 @@ use super::{
     queue::Request,
 };
 use crate::{
-    chat::hub::to_wire,
+    room::to_wire,
     store::NewMessage,
     wire::{BotEnd, BotStart, ReplyError, Usage},
 };
@@ -72,7 +72,7 @@ impl Bot {
         };
         let stored = hub
             .send(NewMessage {
-                id: crate::chat::auth::new_id("m_", 16),
+                id: crate::ids::new_id("m_", 16),
                 user_id: BOT_ID.to_owned(),
                 user_name: cfg.name.clone(),
                 text: String::new(),

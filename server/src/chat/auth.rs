@@ -1,14 +1,15 @@
 //! Who a socket is: a JWT (HS256) or, when allowed, a guest with a fresh id and its own token.
 
-use std::{
-    path::Path,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::path::Path;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{Auth, ErrorBody, ErrorCode};
+use crate::{
+    clock::now_secs,
+    ids::new_id,
+    wire::{Auth, ErrorBody, ErrorCode},
+};
 
 /// The identity a socket acts as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,14 +44,6 @@ impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Tokens(<secret>)")
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Tokens {
@@ -171,17 +164,6 @@ pub fn valid_name(name: &str) -> Result<String, ErrorBody> {
         ));
     }
     Ok(name.to_owned())
-}
-
-/// A new random id with a prefix, in lowercase base-36.
-pub fn new_id(prefix: &str, len: usize) -> String {
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut id = String::with_capacity(prefix.len() + len);
-    id.push_str(prefix);
-    for _ in 0..len {
-        id.push(char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]));
-    }
-    id
 }
 
 /// Decides who a connecting socket is. A guest gets a new id and a token for it.

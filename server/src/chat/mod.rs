@@ -2,14 +2,14 @@
 //! typing, read receipts and recovery. The protocol is in `docs/PROTOCOL.md`.
 //!
 //! - [`auth`]: tokens and guests.
-//! - [`hub`]: one task per room that stores and delivers messages in `seq` order.
+//! - rooms' tasks (storing and delivering messages in `seq` order) are the [`room`](crate::room)
+//!   layer below.
 //! - [`presence`]: who is online where.
 //! - [`handlers`]: one function per client event, each shaped alike: validate, authorize, act,
 //!   reply with the ack envelope.
 
 pub mod auth;
 pub mod handlers;
-pub mod hub;
 pub mod presence;
 pub mod typing;
 
@@ -32,7 +32,8 @@ use crate::{
     wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut, User},
 };
 
-use self::{auth::Identity, hub::Hubs, presence::Presence, typing::Typing};
+use self::{auth::Identity, presence::Presence, typing::Typing};
+use crate::room::{Hubs, room_key, user_room};
 
 /// Settings the handlers need, taken from [`Config`].
 #[derive(Debug, Clone)]
@@ -163,11 +164,6 @@ impl Conn {
     }
 }
 
-/// The room every socket of a user joins.
-pub fn user_room(user_id: &str) -> String {
-    format!("u:{user_id}")
-}
-
 /// Logs a storage failure and turns it into what the client may know.
 pub fn store_error(e: StoreError) -> ErrorBody {
     match e {
@@ -272,7 +268,7 @@ impl Chat {
             loop {
                 every.tick().await;
                 for (room, user) in chat.typing.lapsed() {
-                    let others = io.to(hub::room_key(&room)).except(user_room(&user.user_id));
+                    let others = io.to(room_key(&room)).except(user_room(&user.user_id));
                     let note = TypingOut {
                         room,
                         user,
@@ -318,7 +314,7 @@ impl Chat {
                 }
                 rooms.set.insert(room.to_owned())
             };
-            socket.join(hub::room_key(room));
+            socket.join(room_key(room));
             if new && self.presence.arrive(room, &conn.user()) {
                 let note = PresenceOut {
                     room: room.to_owned(),
@@ -326,7 +322,7 @@ impl Chat {
                     online: true,
                 };
                 socket
-                    .within(hub::room_key(room))
+                    .within(room_key(room))
                     .emit("presence", &note)
                     .await
                     .ok();
@@ -344,7 +340,7 @@ impl Chat {
             if !conn.rooms().set.remove(room) {
                 return;
             }
-            socket.leave(hub::room_key(room));
+            socket.leave(room_key(room));
             self.depart(socket, conn, room).await;
         }
         if let Some(hub) = self.hubs.existing(room) {
@@ -382,11 +378,7 @@ impl Chat {
                 user: conn.user(),
                 online: false,
             };
-            socket
-                .to(hub::room_key(room))
-                .emit("presence", &note)
-                .await
-                .ok();
+            socket.to(room_key(room)).emit("presence", &note).await.ok();
         }
     }
 }

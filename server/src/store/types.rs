@@ -52,7 +52,7 @@ pub struct NewMessage {
     pub status: &'static str,
 }
 
-/// What [`Store::append`] did with one message.
+/// What [`Store::append`](super::Store::append) did with one message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Appended {
     /// Stored now, with a fresh `seq`.

@@ -6,7 +6,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use proptest::{collection::vec, option, prelude::*, sample::select};
 use serde_json::{Map, Value, json};
 use server::{
-    chat::auth::{self, Identity, Tokens, now_secs, valid_name},
+    chat::auth::{self, Identity, Tokens, valid_name},
+    clock::now_secs,
     wire::{Auth, ErrorCode},
 };
 

@@ -7,8 +7,9 @@ use tracing::Instrument;
 
 use super::{answer, bad_payload, require_member, visible_room};
 use crate::{
-    chat::{Chat, Conn, hub, store_error, user_room},
+    chat::{Chat, Conn, store_error},
     flow::{Ack, Turn},
+    room::{room_key, user_room},
     wire::{Empty, Online, ReadAck, ReadIn, ReadOut, RoomOnly, TypingIn, TypingOut},
 };
 
@@ -54,7 +55,7 @@ pub(super) async fn typing(
         };
         if changed {
             let others = s
-                .to(hub::room_key(&payload.room))
+                .to(room_key(&payload.room))
                 .except(user_room(&user.user_id));
             let note = TypingOut {
                 room: payload.room.clone(),
@@ -105,7 +106,7 @@ pub(super) async fn read(
                 user_id: user.clone(),
                 seq,
             };
-            s.within(hub::room_key(&payload.room))
+            s.within(room_key(&payload.room))
                 .emit("read", &note)
                 .await
                 .ok();

@@ -7,8 +7,9 @@ use tracing::Instrument;
 
 use super::{Answer, answer, bad_payload, now_ms, require_member, visible_room};
 use crate::{
-    chat::{Chat, Conn, auth, hub, store_error, user_room},
+    chat::{Chat, Conn, store_error},
     flow::{Ack, Turn},
+    room::{room_key, to_wire, user_room},
     store::{Appended, NewMessage},
     wire::{
         CancelReply, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode, History,
@@ -79,7 +80,7 @@ pub(super) async fn send(
         // Later events that read wait until this message is stored (and handed to the bot).
         let _write = turn.write();
         let stored = hub.enqueue(NewMessage {
-            id: auth::new_id("m_", 16),
+            id: crate::ids::new_id("m_", 16),
             user_id: conn.identity.user_id.clone(),
             user_name: conn.identity.name.clone(),
             text: payload.text,
@@ -95,7 +96,7 @@ pub(super) async fn send(
                 user: conn.user(),
                 typing: false,
             };
-            s.to(hub::room_key(&payload.room))
+            s.to(room_key(&payload.room))
                 .except(user_room(&conn.identity.user_id))
                 .emit("typing", &note)
                 .await
@@ -160,12 +161,9 @@ pub(super) async fn publish_change(
     changed: &crate::store::StoredMessage,
     event: &str,
 ) -> Answer<crate::wire::Message> {
-    let message = Arc::new(hub::to_wire(changed));
+    let message = Arc::new(to_wire(changed));
     chat.hubs.get(room).await?.replace(message.clone());
-    s.within(hub::room_key(room))
-        .emit(event, &*message)
-        .await
-        .ok();
+    s.within(room_key(room)).emit(event, &*message).await.ok();
     Ok((*message).clone())
 }
 
@@ -218,7 +216,7 @@ pub(super) async fn history(
             .await
             .map_err(store_error)?;
         Ok(History {
-            messages: rows.iter().map(hub::to_wire).collect(),
+            messages: rows.iter().map(to_wire).collect(),
         })
     }
     .instrument(conn.span.clone())

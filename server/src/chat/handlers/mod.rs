@@ -1,8 +1,8 @@
 //! One function per client event. Each is shaped alike: parse the payload (`TryData`, so a bad
-//! one still gets an answer), wait its [`Turn`] (so one connection's events apply in the order
+//! one still gets an answer), wait its [`Turn`](crate::flow::Turn) (so one connection's events apply in the order
 //! sent), authorize, act, and answer with the ack envelope. This module holds the connection's
 //! life (middleware, connect, disconnect) and what the events share; the events are grouped by
-//! family in [`rooms`], [`messages`] and [`live`].
+//! family in `rooms`, `messages` and `live`.
 
 mod live;
 mod messages;
@@ -19,7 +19,8 @@ use self::{
     messages::{cancel, delete, edit, history, send},
     rooms::{add_member, create_room, join_room, leave_room, list_rooms, open_bot_room},
 };
-use super::{Chat, Conn, auth, store_error, user_room};
+use super::{Chat, Conn, auth, store_error};
+use crate::room::user_room;
 use crate::{
     flow::{Ack, Flow, turn::too_many_pending},
     store::RoomView,
@@ -28,12 +29,7 @@ use crate::{
 
 type Answer<T> = Result<T, ErrorBody>;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use crate::clock::now_ms;
 
 async fn answer<T: Serialize>(ack: Ack, result: Answer<T>) {
     if let Err(e) = &result {

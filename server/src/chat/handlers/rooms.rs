@@ -10,8 +10,9 @@ use super::{
 };
 use crate::{
     bot::BOT_ID,
-    chat::{Chat, Conn, auth, store_error, user_room},
+    chat::{Chat, Conn, auth, store_error},
     flow::{Ack, Turn},
+    room::user_room,
     wire::{
         AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JOINED_READS_MAX, JoinRoom, Joined,
         Left, ReadMark, RoomOnly,
@@ -71,7 +72,7 @@ pub(super) async fn create_room(
         turn.wait().await?;
         let user = &conn.identity.user_id;
         chat.check_room_rate(user)?;
-        let id = auth::new_id(&format!("{}-", slug(&name)), 6);
+        let id = crate::ids::new_id(&format!("{}-", slug(&name)), 6);
         chat.store
             .create_room(&id, &name, payload.private, false, user, now_ms())
             .await
