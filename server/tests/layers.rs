@@ -76,5 +76,9 @@ fn layers_import_only_downward() {
             }
         }
     }
-    assert!(offences.is_empty(), "imports up the layers:\n{}", offences.join("\n"));
+    assert!(
+        offences.is_empty(),
+        "imports up the layers:\n{}",
+        offences.join("\n")
+    );
 }
