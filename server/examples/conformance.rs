@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(cfg.log_format, &cfg.log_filter);
+    telemetry::init(cfg.server.log_format, &cfg.server.log_filter);
 
     let (layer, io) = app::socket_io_builder(&cfg).build_layer();
     io.ns("/", on_connect);

@@ -90,22 +90,22 @@ pub fn socket_io_builder(cfg: &Config) -> SocketIoBuilder {
         .ping_timeout(cfg.ping_timeout())
         .connect_timeout(cfg.connect_timeout())
         .ack_timeout(cfg.ack_timeout())
-        .max_payload(cfg.max_payload_bytes)
-        .ws_max_message_size(usize::try_from(cfg.max_payload_bytes).unwrap_or(usize::MAX))
+        .max_payload(cfg.transport.max_payload_bytes)
+        .ws_max_message_size(usize::try_from(cfg.transport.max_payload_bytes).unwrap_or(usize::MAX))
         // tungstenite reads a whole frame before it checks the message size: a frame header
         // declaring more than the limit must be refused as it arrives.
-        .ws_max_frame_size(usize::try_from(cfg.max_payload_bytes).unwrap_or(usize::MAX))
-        .max_buffer_size(cfg.max_buffer_size)
-        .ws_read_buffer_size(cfg.ws_read_buffer_bytes);
+        .ws_max_frame_size(usize::try_from(cfg.transport.max_payload_bytes).unwrap_or(usize::MAX))
+        .max_buffer_size(cfg.transport.max_buffer_size)
+        .ws_read_buffer_size(cfg.transport.ws_read_buffer_bytes);
     builder = match (
-        cfg.transports.contains(&Transport::Polling),
-        cfg.transports.contains(&Transport::Websocket),
+        cfg.transport.transports.contains(&Transport::Polling),
+        cfg.transport.transports.contains(&Transport::Websocket),
     ) {
         (true, false) => builder.transports([TransportType::Polling]),
         (false, true) => builder.transports([TransportType::Websocket]),
         _ => builder.transports([TransportType::Polling, TransportType::Websocket]),
     };
-    match cfg.parser {
+    match cfg.transport.parser {
         ParserKind::Common => builder.with_parser(ParserConfig::common()),
         ParserKind::Msgpack => builder.with_parser(ParserConfig::msgpack()),
     }
@@ -120,7 +120,7 @@ pub fn router<A: Adapter>(
     cuts: Arc<Cuts>,
     extra: Router,
 ) -> Router {
-    let allow_eio3 = cfg.allow_eio3;
+    let allow_eio3 = cfg.transport.allow_eio3;
     let mut router = extra
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(readiness))
@@ -136,9 +136,9 @@ pub fn router<A: Adapter>(
             CompressionLayer::new()
                 .gzip(true)
                 .br(true)
-                .compress_when(compressible(cfg.compression_min_bytes)),
+                .compress_when(compressible(cfg.server.compression_min_bytes)),
         );
-    if let Some(cors) = cors_layer(&cfg.cors_origin) {
+    if let Some(cors) = cors_layer(&cfg.server.cors_origin) {
         router = router.layer(cors);
     }
     router

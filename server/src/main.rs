@@ -29,7 +29,7 @@ async fn main() -> ExitCode {
         }
     };
     let cfg = loaded.config;
-    telemetry::init(cfg.log_format, &cfg.log_filter);
+    telemetry::init(cfg.server.log_format, &cfg.server.log_filter);
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
@@ -53,11 +53,11 @@ async fn main() -> ExitCode {
 
 /// The token secret: configured, else kept in the data folder (none for an in-memory database).
 fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
-    let dir = (!cfg.in_memory_database()).then_some(cfg.data_dir.as_path());
-    auth::resolve_secret(cfg.jwt_secret.as_deref(), dir).with_context(|| {
+    let dir = (!cfg.in_memory_database()).then_some(cfg.storage.data_dir.as_path());
+    auth::resolve_secret(cfg.auth.jwt_secret.as_deref(), dir).with_context(|| {
         format!(
             "in data_dir: cannot keep the token secret in {}",
-            cfg.data_dir.display()
+            cfg.storage.data_dir.display()
         )
     })
 }
@@ -75,10 +75,10 @@ fn print_token(cfg: &Config, user: &str, name: Option<&str>, ttl_secs: u64) -> a
 
 /// The model behind the bot: an OpenAI-compatible API when configured, else the embedded bot.
 fn backend(cfg: &Config) -> anyhow::Result<Arc<dyn Backend>> {
-    let Some(base_url) = &cfg.llm_base_url else {
-        return Ok(Arc::new(Embedded::new(cfg.bot_name.trim())));
+    let Some(base_url) = &cfg.llm.llm_base_url else {
+        return Ok(Arc::new(Embedded::new(cfg.bot.bot_name.trim())));
     };
-    let api_key = match (&cfg.llm_api_key, &cfg.llm_api_key_file) {
+    let api_key = match (&cfg.llm.llm_api_key, &cfg.llm.llm_api_key_file) {
         (Some(key), _) => Some(key.clone()),
         (None, Some(path)) => Some(
             std::fs::read_to_string(path)
@@ -94,33 +94,37 @@ fn backend(cfg: &Config) -> anyhow::Result<Arc<dyn Backend>> {
     serve::ensure_crypto_provider();
     let config = OpenAiConfig {
         base_url: base_url.clone(),
-        model: cfg.llm_model.clone(),
+        model: cfg.llm.llm_model.clone(),
         api_key,
-        first_token_timeout: Duration::from_millis(cfg.llm_first_token_timeout_ms),
-        idle_timeout: Duration::from_millis(cfg.llm_idle_timeout_ms),
+        first_token_timeout: Duration::from_millis(cfg.llm.llm_first_token_timeout_ms),
+        idle_timeout: Duration::from_millis(cfg.llm.llm_idle_timeout_ms),
     };
-    tracing::info!(base_url = %base_url, model = %cfg.llm_model, "bot answers with an OpenAI-compatible model");
+    tracing::info!(base_url = %base_url, model = %cfg.llm.llm_model, "bot answers with an OpenAI-compatible model");
     Ok(Arc::new(OpenAi::new(
         config,
-        Duration::from_millis(cfg.llm_connect_timeout_ms),
+        Duration::from_millis(cfg.llm.llm_connect_timeout_ms),
     )?))
 }
 
 async fn run(cfg: Config) -> anyhow::Result<()> {
-    if cfg.database_url.is_none() {
-        std::fs::create_dir_all(&cfg.data_dir)
-            .with_context(|| format!("in data_dir: cannot create {}", cfg.data_dir.display()))?;
+    if cfg.storage.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.storage.data_dir).with_context(|| {
+            format!(
+                "in data_dir: cannot create {}",
+                cfg.storage.data_dir.display()
+            )
+        })?;
     }
     let store = Store::connect(&StoreOptions {
         url: cfg.database_url(),
-        schema: cfg.database_schema.clone(),
-        sqlite_synchronous: cfg.sqlite_synchronous.to_string(),
+        schema: cfg.storage.database_schema.clone(),
+        sqlite_synchronous: cfg.storage.sqlite_synchronous.to_string(),
         max_connections: 8,
     })
     .await
     .context("in database_url: cannot open the database")?;
     store
-        .upsert_user(server::bot::BOT_ID, cfg.bot_name.trim(), false, 0)
+        .upsert_user(server::bot::BOT_ID, cfg.bot.bot_name.trim(), false, 0)
         .await
         .context("in database_url: cannot record the bot user")?;
     let cuts = Arc::new(server::cut::Cuts::default());
@@ -150,7 +154,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         layer,
         readiness.clone(),
         cuts,
-        app::static_files(&cfg.static_dir),
+        app::static_files(&cfg.server.static_dir),
     );
     let ended = store
         .end_interrupted(&server::bot::Bot::interrupted_meta())

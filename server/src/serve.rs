@@ -32,7 +32,7 @@ pub enum ServeError {
 /// Binds the configured address with the configured accept backlog (tokio's default of 128
 /// overflows under bursts of handshakes).
 pub fn bind(cfg: &Config) -> Result<std::net::TcpListener, ServeError> {
-    let addr = SocketAddr::new(cfg.host, cfg.port);
+    let addr = SocketAddr::new(cfg.server.host, cfg.server.port);
     let bind = || -> io::Result<std::net::TcpListener> {
         let socket = socket2::Socket::new(
             socket2::Domain::for_address(addr),
@@ -41,7 +41,7 @@ pub fn bind(cfg: &Config) -> Result<std::net::TcpListener, ServeError> {
         )?;
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into())?;
-        socket.listen(i32::try_from(cfg.backlog).unwrap_or(i32::MAX))?;
+        socket.listen(i32::try_from(cfg.server.backlog).unwrap_or(i32::MAX))?;
         socket.set_nonblocking(true)?;
         Ok(socket.into())
     };
@@ -68,7 +68,7 @@ pub async fn serve<A: Adapter>(
     let handle: Handle<SocketAddr> = Handle::new();
     let idle = cfg.http_idle_timeout();
     let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let server = if let (Some(cert), Some(key)) = (&cfg.tls_cert, &cfg.tls_key) {
+    let server = if let (Some(cert), Some(key)) = (&cfg.server.tls_cert, &cfg.server.tls_key) {
         ensure_crypto_provider();
         let tls = RustlsConfig::from_pem_file(cert, key)
             .await

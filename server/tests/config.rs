@@ -102,26 +102,29 @@ fn defaults() {
     let cfg = loaded.config;
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 
-    assert_eq!(cfg.ping_interval_ms, 25_000);
-    assert_eq!(cfg.ping_timeout_ms, 20_000);
-    assert_eq!(cfg.connect_timeout_ms, 45_000);
-    assert_eq!(cfg.ack_timeout_ms, 5_000);
-    assert_eq!(cfg.max_payload_bytes, 1_000_000);
-    assert_eq!(cfg.port, 3000);
-    assert_eq!(cfg.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
-    assert_eq!(cfg.backlog, 4096);
-    assert_eq!(cfg.max_buffer_size, 1024);
-    assert_eq!(cfg.ws_read_buffer_bytes, 1024);
-    assert_eq!(cfg.compression_min_bytes, 1024);
-    assert_eq!(cfg.shutdown_timeout_ms, 10_000);
-    assert_eq!(cfg.http_idle_timeout_ms, 30_000);
-    assert!(cfg.cors_origin.is_empty());
-    assert!(!cfg.allow_eio3);
-    assert_eq!(cfg.transports, [Transport::Polling, Transport::Websocket]);
-    assert_eq!(cfg.parser, ParserKind::Common);
-    assert_eq!(cfg.log_format, LogFormat::Text);
+    assert_eq!(cfg.transport.ping_interval_ms, 25_000);
+    assert_eq!(cfg.transport.ping_timeout_ms, 20_000);
+    assert_eq!(cfg.transport.connect_timeout_ms, 45_000);
+    assert_eq!(cfg.transport.ack_timeout_ms, 5_000);
+    assert_eq!(cfg.transport.max_payload_bytes, 1_000_000);
+    assert_eq!(cfg.server.port, 3000);
+    assert_eq!(cfg.server.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    assert_eq!(cfg.server.backlog, 4096);
+    assert_eq!(cfg.transport.max_buffer_size, 1024);
+    assert_eq!(cfg.transport.ws_read_buffer_bytes, 1024);
+    assert_eq!(cfg.server.compression_min_bytes, 1024);
+    assert_eq!(cfg.server.shutdown_timeout_ms, 10_000);
+    assert_eq!(cfg.server.http_idle_timeout_ms, 30_000);
+    assert!(cfg.server.cors_origin.is_empty());
+    assert!(!cfg.transport.allow_eio3);
+    assert_eq!(
+        cfg.transport.transports,
+        [Transport::Polling, Transport::Websocket]
+    );
+    assert_eq!(cfg.transport.parser, ParserKind::Common);
+    assert_eq!(cfg.server.log_format, LogFormat::Text);
     assert!(cfg.config.is_none());
-    assert!(cfg.tls_cert.is_none() && cfg.tls_key.is_none());
+    assert!(cfg.server.tls_cert.is_none() && cfg.server.tls_key.is_none());
     assert!(!cfg.tls());
 
     assert_eq!(cfg.ping_interval().as_millis(), 25_000);
@@ -176,28 +179,31 @@ fn flags_override_defaults() {
         "--log-filter",
         "debug",
     ]);
-    assert_eq!(cfg.host, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    assert_eq!(cfg.port, 8080);
-    assert_eq!(cfg.backlog, 64);
-    assert_eq!(cfg.ping_interval_ms, 1000);
-    assert_eq!(cfg.ping_timeout_ms, 2000);
-    assert_eq!(cfg.connect_timeout_ms, 3000);
-    assert_eq!(cfg.ack_timeout_ms, 4000);
-    assert_eq!(cfg.max_payload_bytes, 5000);
-    assert_eq!(cfg.max_buffer_size, 7);
-    assert_eq!(cfg.compression_min_bytes, 10);
-    assert_eq!(cfg.shutdown_timeout_ms, 600);
-    assert!(cfg.allow_eio3);
-    assert_eq!(cfg.transports, [Transport::Websocket]);
-    assert_eq!(cfg.parser, ParserKind::Msgpack);
-    assert_eq!(cfg.log_format, LogFormat::Json);
-    assert_eq!(cfg.log_filter, "debug");
+    assert_eq!(cfg.server.host, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    assert_eq!(cfg.server.port, 8080);
+    assert_eq!(cfg.server.backlog, 64);
+    assert_eq!(cfg.transport.ping_interval_ms, 1000);
+    assert_eq!(cfg.transport.ping_timeout_ms, 2000);
+    assert_eq!(cfg.transport.connect_timeout_ms, 3000);
+    assert_eq!(cfg.transport.ack_timeout_ms, 4000);
+    assert_eq!(cfg.transport.max_payload_bytes, 5000);
+    assert_eq!(cfg.transport.max_buffer_size, 7);
+    assert_eq!(cfg.server.compression_min_bytes, 10);
+    assert_eq!(cfg.server.shutdown_timeout_ms, 600);
+    assert!(cfg.transport.allow_eio3);
+    assert_eq!(cfg.transport.transports, [Transport::Websocket]);
+    assert_eq!(cfg.transport.parser, ParserKind::Msgpack);
+    assert_eq!(cfg.server.log_format, LogFormat::Json);
+    assert_eq!(cfg.server.log_filter, "debug");
 }
 
 #[test]
 fn transports_take_a_comma_separated_list() {
     let cfg = load_ok(&["--transports", "websocket,polling"]);
-    assert_eq!(cfg.transports, [Transport::Websocket, Transport::Polling]);
+    assert_eq!(
+        cfg.transport.transports,
+        [Transport::Websocket, Transport::Polling]
+    );
 }
 
 #[test]
@@ -220,18 +226,18 @@ log_format = "json"
     let loaded = load_file(&file, &[]).expect("the file is valid");
     let cfg = loaded.config;
     assert_eq!(cfg.config.as_deref(), Some(file.as_path()));
-    assert_eq!(cfg.host, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    assert_eq!(cfg.port, 4000);
-    assert_eq!(cfg.ping_interval_ms, 1234);
-    assert_eq!(cfg.ack_timeout_ms, 777);
-    assert_eq!(cfg.cors_origin, ["http://x.test", "https://y.test"]);
-    assert!(cfg.allow_eio3);
-    assert_eq!(cfg.transports, [Transport::Polling]);
-    assert_eq!(cfg.parser, ParserKind::Msgpack);
-    assert_eq!(cfg.log_format, LogFormat::Json);
+    assert_eq!(cfg.server.host, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    assert_eq!(cfg.server.port, 4000);
+    assert_eq!(cfg.transport.ping_interval_ms, 1234);
+    assert_eq!(cfg.transport.ack_timeout_ms, 777);
+    assert_eq!(cfg.server.cors_origin, ["http://x.test", "https://y.test"]);
+    assert!(cfg.transport.allow_eio3);
+    assert_eq!(cfg.transport.transports, [Transport::Polling]);
+    assert_eq!(cfg.transport.parser, ParserKind::Msgpack);
+    assert_eq!(cfg.server.log_format, LogFormat::Json);
     // Keys the file leaves out keep their defaults.
-    assert_eq!(cfg.ping_timeout_ms, 20_000);
-    assert_eq!(cfg.max_payload_bytes, 1_000_000);
+    assert_eq!(cfg.transport.ping_timeout_ms, 20_000);
+    assert_eq!(cfg.transport.max_payload_bytes, 1_000_000);
 }
 
 #[test]
@@ -241,8 +247,8 @@ fn empty_file_keeps_defaults() {
     let cfg = load_file(&file, &[])
         .expect("an empty file is valid")
         .config;
-    assert_eq!(cfg.port, 3000);
-    assert_eq!(cfg.ping_interval_ms, 25_000);
+    assert_eq!(cfg.server.port, 3000);
+    assert_eq!(cfg.transport.ping_interval_ms, 25_000);
 }
 
 #[test]
@@ -258,10 +264,14 @@ fn flag_beats_file() {
     )
     .expect("valid")
     .config;
-    assert_eq!(cfg.port, 5000, "the flag wins over the file");
-    assert_eq!(cfg.cors_origin, ["http://flag.test"], "the flag wins");
+    assert_eq!(cfg.server.port, 5000, "the flag wins over the file");
     assert_eq!(
-        cfg.ping_interval_ms, 1234,
+        cfg.server.cors_origin,
+        ["http://flag.test"],
+        "the flag wins"
+    );
+    assert_eq!(
+        cfg.transport.ping_interval_ms, 1234,
         "the file still supplies the rest"
     );
 }
@@ -272,7 +282,7 @@ fn flag_equal_to_default_still_beats_file() {
     let dir = TempDir::new("explicit-default");
     let file = dir.write("server.toml", "port = 4000\n");
     let cfg = load_file(&file, &["--port", "3000"]).expect("valid").config;
-    assert_eq!(cfg.port, 3000);
+    assert_eq!(cfg.server.port, 3000);
 }
 
 #[test]
@@ -429,8 +439,8 @@ fn existing_tls_files_enable_tls() {
         key.to_str().expect("UTF-8 path"),
     ]);
     assert!(cfg.tls());
-    assert_eq!(cfg.tls_cert.as_deref(), Some(cert.as_path()));
-    assert_eq!(cfg.tls_key.as_deref(), Some(key.as_path()));
+    assert_eq!(cfg.server.tls_cert.as_deref(), Some(cert.as_path()));
+    assert_eq!(cfg.server.tls_key.as_deref(), Some(key.as_path()));
 }
 
 #[test]
@@ -466,13 +476,16 @@ fn cors_origin_is_repeatable() {
         "--cors-origin",
         "https://b.test",
     ]);
-    assert_eq!(cfg.cors_origin, ["http://a.test", "https://b.test"]);
+    assert_eq!(cfg.server.cors_origin, ["http://a.test", "https://b.test"]);
 
     let cfg = load_ok(&["--cors-origin", "http://a.test,https://b.test:8443"]);
-    assert_eq!(cfg.cors_origin, ["http://a.test", "https://b.test:8443"]);
+    assert_eq!(
+        cfg.server.cors_origin,
+        ["http://a.test", "https://b.test:8443"]
+    );
 
     let cfg = load_ok(&["--cors-origin", "*"]);
-    assert_eq!(cfg.cors_origin, ["*"]);
+    assert_eq!(cfg.server.cors_origin, ["*"]);
 }
 
 #[test]
@@ -512,7 +525,7 @@ fn unknown_chat_variable_is_a_warning() {
         loaded.warnings
     );
     // The `env` slice is only used for warnings; options come from flags and the real environment.
-    assert_eq!(loaded.config.port, 3000);
+    assert_eq!(loaded.config.server.port, 3000);
 }
 
 #[test]
@@ -546,10 +559,13 @@ fn load_with_defaults_overrides_builtins_but_not_flags_or_file() {
     let cfg = Config::load_with_defaults(args(&[]), &[], &defaults)
         .expect("valid")
         .config;
-    assert_eq!(cfg.ping_interval_ms, 300);
-    assert_eq!(cfg.ack_timeout_ms, 100);
-    assert_eq!(cfg.port, 0);
-    assert_eq!(cfg.ping_timeout_ms, 20_000, "other keys keep the built-ins");
+    assert_eq!(cfg.transport.ping_interval_ms, 300);
+    assert_eq!(cfg.transport.ack_timeout_ms, 100);
+    assert_eq!(cfg.server.port, 0);
+    assert_eq!(
+        cfg.transport.ping_timeout_ms, 20_000,
+        "other keys keep the built-ins"
+    );
 
     let dir = TempDir::new("with-defaults");
     let file = dir.write("server.toml", "ack_timeout_ms = 200\n");
@@ -562,12 +578,12 @@ fn load_with_defaults_overrides_builtins_but_not_flags_or_file() {
     .expect("valid")
     .config;
     assert_eq!(
-        cfg.ping_interval_ms, 400,
+        cfg.transport.ping_interval_ms, 400,
         "a flag beats the profile default"
     );
     assert_eq!(
-        cfg.ack_timeout_ms, 200,
+        cfg.transport.ack_timeout_ms, 200,
         "the file beats the profile default"
     );
-    assert_eq!(cfg.port, 0);
+    assert_eq!(cfg.server.port, 0);
 }

@@ -14,7 +14,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("flow", &["chat", "bot", "room", "store"]),
     ("clock.rs", &["chat", "bot", "room", "store", "flow"]),
     ("ids.rs", &["chat", "bot", "room", "store", "flow"]),
-    ("config.rs", &["chat", "bot", "room", "store", "flow"]),
+    ("config", &["chat", "bot", "room", "store", "flow"]),
 ];
 
 fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {

@@ -64,14 +64,14 @@ impl BotConfig {
     /// From the server's configuration.
     pub fn from_config(cfg: &Config) -> Self {
         Self {
-            name: cfg.bot_name.trim().to_owned(),
-            system_prompt: cfg.bot_system_prompt.clone(),
-            context_chars: cfg.bot_context_chars,
-            coalesce: Duration::from_millis(cfg.bot_coalesce_ms),
-            coalesce_bytes: cfg.bot_coalesce_bytes,
-            queue_limit: cfg.bot_queue_limit,
-            max_inflight: cfg.bot_max_inflight,
-            tokens_per_minute: cfg.bot_tokens_per_minute,
+            name: cfg.bot.bot_name.trim().to_owned(),
+            system_prompt: cfg.bot.bot_system_prompt.clone(),
+            context_chars: cfg.bot.bot_context_chars,
+            coalesce: Duration::from_millis(cfg.bot.bot_coalesce_ms),
+            coalesce_bytes: cfg.bot.bot_coalesce_bytes,
+            queue_limit: cfg.bot.bot_queue_limit,
+            max_inflight: cfg.bot.bot_max_inflight,
+            tokens_per_minute: cfg.bot.bot_tokens_per_minute,
         }
     }
 }

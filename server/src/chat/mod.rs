@@ -189,17 +189,18 @@ impl Chat {
     ) -> Self {
         let nonzero = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::keyed(
-            Quota::per_second(nonzero(cfg.rate_limit_per_sec))
-                .allow_burst(nonzero(cfg.rate_limit_burst)),
+            Quota::per_second(nonzero(cfg.limits.rate_limit_per_sec))
+                .allow_burst(nonzero(cfg.limits.rate_limit_burst)),
         );
-        let room_limiter = RateLimiter::keyed(Quota::per_minute(nonzero(cfg.rooms_per_minute)));
+        let room_limiter =
+            RateLimiter::keyed(Quota::per_minute(nonzero(cfg.limits.rooms_per_minute)));
         let typing_limiter = RateLimiter::keyed(
-            Quota::per_second(nonzero(cfg.typing_per_sec))
-                .allow_burst(nonzero(cfg.typing_per_sec.saturating_mul(2))),
+            Quota::per_second(nonzero(cfg.limits.typing_per_sec))
+                .allow_burst(nonzero(cfg.limits.typing_per_sec.saturating_mul(2))),
         );
         let hubs = Arc::new(Hubs::new(
             store.clone(),
-            cfg.parser == crate::config::ParserKind::Common,
+            cfg.transport.parser == crate::config::ParserKind::Common,
         ));
         let bot = crate::bot::Bot::new(
             backend,
@@ -212,26 +213,26 @@ impl Chat {
             bot,
             store,
             presence: Presence::default(),
-            typing: Typing::new(Duration::from_millis(cfg.typing_timeout_ms)),
+            typing: Typing::new(Duration::from_millis(cfg.limits.typing_timeout_ms)),
             tokens,
             limiter,
             room_limiter,
             typing_limiter,
             flow_limits: FlowLimits {
-                max_pending: cfg.max_pending_events,
+                max_pending: cfg.limits.max_pending_events,
                 output: OutputLimits {
-                    limit: cfg.client_output_limit_bytes,
-                    slow_timeout: Duration::from_millis(cfg.slow_client_timeout_ms),
+                    limit: cfg.limits.client_output_limit_bytes,
+                    slow_timeout: Duration::from_millis(cfg.limits.slow_client_timeout_ms),
                 },
-                json: cfg.parser == crate::config::ParserKind::Common,
+                json: cfg.transport.parser == crate::config::ParserKind::Common,
             },
             cuts,
             presence_order: tokio::sync::Mutex::new(()),
             limits: Limits {
-                max_message_bytes: cfg.max_message_bytes,
-                allow_guests: cfg.allow_guests,
-                guest_token_ttl_secs: cfg.guest_token_ttl_secs,
-                typing_timeout: Duration::from_millis(cfg.typing_timeout_ms),
+                max_message_bytes: cfg.limits.max_message_bytes,
+                allow_guests: cfg.auth.allow_guests,
+                guest_token_ttl_secs: cfg.auth.guest_token_ttl_secs,
+                typing_timeout: Duration::from_millis(cfg.limits.typing_timeout_ms),
             },
         }))
     }
