@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use server::{
     room::{Hubs, IDLE},
-    store::{Appended, NewMessage, Store, StoreOptions},
+    store::{Appended, MessageStatus, NewMessage, Store, StoreOptions},
 };
 
 async fn store_with_room(room: &str) -> Store {
@@ -35,7 +35,7 @@ fn message(n: usize) -> NewMessage {
         text: format!("hello {n}"),
         ts: 0,
         client_id: Some(format!("c{n}")),
-        status: "done",
+        status: MessageStatus::Done,
     }
 }
 

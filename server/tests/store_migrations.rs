@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use server::store::{NewMessage, Store, StoreOptions, latest_version};
+use server::store::{MessageStatus, NewMessage, Store, StoreOptions, latest_version};
 use sqlx::{AnyConnection, Connection, Row};
 
 fn options(url: &str, schema: Option<&str>) -> StoreOptions {
@@ -138,7 +138,7 @@ async fn sqlite_a_database_from_before_versioned_migrations_keeps_its_data() {
                 text: "still here".into(),
                 ts: 2,
                 client_id: None,
-                status: "done",
+                status: MessageStatus::Done,
             }],
         )
         .await

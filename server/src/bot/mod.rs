@@ -33,7 +33,7 @@ use crate::{
     config::Config,
     room::{Hubs, room_key},
     store::Store,
-    wire::{BotQueued, ErrorBody, ErrorCode},
+    wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
 };
 
 /// The bot's user id.
@@ -128,7 +128,7 @@ impl Bot {
     /// What a reply cut short by a stopping server says, in its stored metadata.
     pub fn interrupted_meta() -> String {
         serde_json::json!({
-            "finishReason": "error",
+            "finishReason": FinishReason::Error,
             "error": { "code": "interrupted", "message": "the server stopped while writing this reply" },
         })
         .to_string()

@@ -14,8 +14,8 @@ use super::{
 };
 use crate::{
     room::to_wire,
-    store::NewMessage,
-    wire::{BotEnd, BotStart, ReplyError, Usage},
+    store::{MessageStatus, NewMessage},
+    wire::{BotEnd, BotStart, FinishReason, ReplyError, Usage},
 };
 impl Bot {
     /// Answers requests of one room, one after the other, until none waits.
@@ -78,7 +78,7 @@ impl Bot {
                 text: String::new(),
                 ts: now_ms(),
                 client_id: None,
-                status: "streaming",
+                status: MessageStatus::Streaming,
             })
             .await;
         let reply = match stored {
@@ -117,17 +117,17 @@ impl Bot {
         let mut last_delta: Option<tokio::time::Instant> = None;
         let mut flush_at: Option<tokio::time::Instant> = None;
         let mut usage: Option<Usage> = None;
-        let mut finish = "stop".to_owned();
+        let mut finish = FinishReason::Stop;
         let mut error: Option<ReplyError> = None;
         loop {
             tokio::select! {
                 biased;
                 () = request.cancel.cancelled() => {
-                    finish = "cancelled".to_owned();
+                    finish = FinishReason::Cancelled;
                     break;
                 }
                 () = self.0.stopping.cancelled() => {
-                    finish = "error".to_owned();
+                    finish = FinishReason::Error;
                     error = Some(ReplyError {
                         code: "interrupted".to_owned(),
                         message: "the server stopped while writing this reply".to_owned(),
@@ -154,10 +154,10 @@ impl Bot {
                         }
                     }
                     Some(Ok(Chunk::Usage(u))) => usage = Some(u),
-                    Some(Ok(Chunk::Finish(reason))) => finish = reason,
+                    Some(Ok(Chunk::Finish(reason))) => finish = FinishReason::from_model(reason),
                     Some(Err(e)) => {
                         warn!(code = e.code, message = %e.message, "reply failed");
-                        finish = "error".to_owned();
+                        finish = FinishReason::Error;
                         error = Some(ReplyError { code: e.code.to_owned(), message: e.message });
                         break;
                     }
@@ -180,7 +180,7 @@ impl Bot {
         }
         let mut final_message = reply.clone();
         final_message.text = text.clone();
-        final_message.status = "done".to_owned();
+        final_message.status = MessageStatus::Done;
         final_message.meta = Some(meta.to_string());
         hub.stream_end(
             BotEnd {

@@ -1,6 +1,9 @@
 //! Stored messages in their wire form.
 
-use crate::{store::StoredMessage, wire::Message};
+use crate::{
+    store::{MessageStatus, StoredMessage},
+    wire::Message,
+};
 
 /// The wire form of a stored message.
 pub fn to_wire(m: &StoredMessage) -> Message {
@@ -15,7 +18,7 @@ pub fn to_wire(m: &StoredMessage) -> Message {
         client_id: m.client_id.clone(),
         edited_ts: m.edited_ts,
         deleted: m.deleted,
-        status: (m.status != "done").then(|| m.status.clone()),
+        status: (m.status != MessageStatus::Done).then(|| m.status.as_str()),
         meta: m.meta.as_deref().and_then(|s| serde_json::from_str(s).ok()),
     }
 }

@@ -79,7 +79,7 @@ impl Store {
                 .bind(m.client_id.as_deref())
                 .bind(&m.text)
                 .bind(m.ts)
-                .bind(m.status)
+                .bind(m.status.as_str())
                 .execute(&mut *tx)
                 .await?;
                 stored.push(StoredMessage {
@@ -93,7 +93,7 @@ impl Store {
                     edited_ts: None,
                     deleted: false,
                     client_id: m.client_id.clone(),
-                    status: m.status.to_owned(),
+                    status: m.status,
                     meta: None,
                 });
             }

@@ -22,7 +22,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
-pub use types::{Appended, NewMessage, Room, RoomView, StoredMessage};
+pub use types::{Appended, MessageStatus, NewMessage, Room, RoomView, StoredMessage};
 
 pub use schema::latest_version;
 

@@ -27,8 +27,8 @@ pub struct StoredMessage {
     pub deleted: bool,
     /// The client's idempotency key.
     pub client_id: Option<String>,
-    /// `done`, or `streaming` while a bot reply is being written.
-    pub status: String,
+    /// Done, or streaming while a bot reply is being written.
+    pub status: MessageStatus,
     /// Free-form JSON for bot replies (finish reason, usage, error).
     pub meta: Option<String>,
 }
@@ -48,8 +48,36 @@ pub struct NewMessage {
     pub ts: i64,
     /// The idempotency key: the same key from the same user in the same room stores once.
     pub client_id: Option<String>,
-    /// `done` or `streaming`.
-    pub status: &'static str,
+    /// Done, or streaming for a bot reply that is about to be written.
+    pub status: MessageStatus,
+}
+
+/// Where a message is in its life, stored as `done` or `streaming`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Complete.
+    Done,
+    /// A bot reply still being written; it becomes `Done` when the reply ends.
+    Streaming,
+}
+
+impl MessageStatus {
+    /// The stored (and wire) form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Streaming => "streaming",
+        }
+    }
+
+    /// The stored form read back; `None` for anything this build does not know.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "done" => Some(Self::Done),
+            "streaming" => Some(Self::Streaming),
+            _ => None,
+        }
+    }
 }
 
 /// What [`Store::append`](super::Store::append) did with one message.
@@ -121,7 +149,26 @@ pub(super) fn message_from_row(r: &AnyRow) -> Result<StoredMessage, StoreError> 
         edited_ts: r.try_get("edited_ts")?,
         deleted: r.try_get::<i64, _>("deleted")? != 0,
         client_id: r.try_get("client_id")?,
-        status: r.try_get("status")?,
+        status: {
+            let status: String = r.try_get("status")?;
+            MessageStatus::parse(&status).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown message status {status:?}").into())
+            })?
+        },
         meta: r.try_get("meta")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageStatus;
+
+    #[test]
+    fn statuses_read_back_as_stored_and_unknown_ones_are_refused() {
+        for status in [MessageStatus::Done, MessageStatus::Streaming] {
+            assert_eq!(MessageStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(MessageStatus::parse("Done"), None);
+        assert_eq!(MessageStatus::parse(""), None);
+    }
 }

@@ -90,12 +90,79 @@ pub struct BotEnd {
     pub seq: i64,
     /// The whole text.
     pub text: String,
-    /// `stop`, `length`, `cancelled` or `error`.
-    pub finish_reason: String,
+    /// `stop`, `length`, `cancelled` or `error` (or what else the model said).
+    pub finish_reason: FinishReason,
     /// Token counts, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// What went wrong, for `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReplyError>,
+}
+
+/// Why a reply ended, sent as a string: `stop` (the model finished), `length` (it hit its token
+/// limit), `cancelled` (a member cancelled it), `error` (it failed or the server stopped), or
+/// any other reason an OpenAI-compatible model gives, as it gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    /// The model finished.
+    Stop,
+    /// The model hit its token limit.
+    Length,
+    /// A member cancelled the reply.
+    Cancelled,
+    /// The reply failed, or the server stopped while writing it.
+    Error,
+    /// Another reason given by the model (`content_filter`, …).
+    Other(String),
+}
+
+impl FinishReason {
+    /// A model's `finish_reason`.
+    pub fn from_model(reason: String) -> Self {
+        match reason.as_str() {
+            "stop" => Self::Stop,
+            "length" => Self::Length,
+            _ => Self::Other(reason),
+        }
+    }
+
+    /// The wire form.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Stop => "stop",
+            Self::Length => "length",
+            Self::Cancelled => "cancelled",
+            Self::Error => "error",
+            Self::Other(reason) => reason,
+        }
+    }
+}
+
+impl Serialize for FinishReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FinishReason;
+
+    #[test]
+    fn finish_reasons_travel_as_the_strings_clients_know() {
+        let json = |r: FinishReason| serde_json::to_string(&r).expect("serialize");
+        assert_eq!(json(FinishReason::from_model("stop".into())), r#""stop""#);
+        assert_eq!(
+            json(FinishReason::from_model("length".into())),
+            r#""length""#
+        );
+        assert_eq!(json(FinishReason::Cancelled), r#""cancelled""#);
+        assert_eq!(json(FinishReason::Error), r#""error""#);
+        // A reason we have no name for reaches members as the model gave it.
+        assert_eq!(
+            json(FinishReason::from_model("content_filter".into())),
+            r#""content_filter""#
+        );
+    }
 }

@@ -77,7 +77,7 @@ pub struct Message {
     pub deleted: bool,
     /// `streaming` while a bot reply is being written.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<&'static str>,
     /// Bot reply metadata: finish reason, usage, error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,

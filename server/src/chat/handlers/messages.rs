@@ -10,7 +10,7 @@ use crate::{
     chat::{Chat, Conn, store_error},
     flow::{Ack, Turn},
     room::{room_key, to_wire, user_room},
-    store::{Appended, NewMessage},
+    store::{Appended, MessageStatus, NewMessage},
     wire::{
         CancelReply, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode, History,
         HistoryQuery, SendMessage, Sent, TypingOut,
@@ -86,7 +86,7 @@ pub(super) async fn send(
             text: payload.text,
             ts: now_ms(),
             client_id: Some(payload.client_id),
-            status: "done",
+            status: MessageStatus::Done,
         });
         // The hub now holds this message in order; the next event may go ahead.
         turn.release();
