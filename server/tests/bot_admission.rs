@@ -1,0 +1,291 @@
+//! The bot's admission and queue, in process: one reply at a time per room, a bounded queue,
+//! a bound per user, cancelling a waiting or a running request, and the embedded backend's
+//! reply stored whole.
+//!
+//! The tests drive a backend of their own whose replies the test feeds and ends, so what runs
+//! when is decided by the test, not by a clock.
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::{StreamExt, stream::BoxStream};
+use server::{
+    bot::{
+        BOT_ID, Bot, BotConfig,
+        backend::{Backend, BackendError, Chunk, Completion, Role},
+        embedded::Embedded,
+    },
+    room::Hubs,
+    store::{MessageStatus, NewMessage, Store, StoreOptions, StoredMessage},
+    wire::ErrorCode,
+};
+use tokio::sync::mpsc;
+
+/// A reply the backend started: the question it was asked, the conversation it was given, and
+/// the feed of its chunks (dropping it ends the reply).
+struct Started {
+    question: String,
+    context: Vec<String>,
+    feed: mpsc::UnboundedSender<Result<Chunk, BackendError>>,
+}
+
+/// A backend that tells the test about every reply it starts and streams what the test sends.
+struct Gate(mpsc::UnboundedSender<Started>);
+
+impl Backend for Gate {
+    fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
+        let (feed, rx) = mpsc::unbounded_channel();
+        let context: Vec<String> = request
+            .turns
+            .iter()
+            .filter(|t| t.role != Role::System)
+            .map(|t| t.content.clone())
+            .collect();
+        let question = context.last().cloned().unwrap_or_default();
+        self.0
+            .send(Started {
+                question,
+                context,
+                feed,
+            })
+            .ok();
+        tokio_stream_from(rx)
+    }
+}
+
+fn tokio_stream_from(
+    mut rx: mpsc::UnboundedReceiver<Result<Chunk, BackendError>>,
+) -> BoxStream<'static, Result<Chunk, BackendError>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}
+
+fn config(queue_limit: usize, max_inflight: usize) -> BotConfig {
+    BotConfig {
+        name: "Bot".into(),
+        system_prompt: "Be brief.".into(),
+        context_chars: 10_000,
+        coalesce: Duration::from_millis(1),
+        coalesce_bytes: 1,
+        queue_limit,
+        max_inflight,
+        tokens_per_minute: 1_000_000,
+    }
+}
+
+async fn store() -> Store {
+    let store = Store::connect(&StoreOptions {
+        url: "sqlite::memory:".into(),
+        schema: None,
+        sqlite_synchronous: "normal".into(),
+        max_connections: 1,
+    })
+    .await
+    .expect("store");
+    for user in ["ada", "ben", "cat"] {
+        store.upsert_user(user, user, false, 0).await.expect("user");
+    }
+    store
+        .create_room("r", "Room", false, false, "ada", 0)
+        .await
+        .expect("room");
+    store
+}
+
+/// Stores `text` from `user` in room `r` and returns its id (what the chat does before it
+/// submits a request).
+async fn ask(store: &Store, user: &str, text: &str) -> String {
+    let id = format!("q-{user}-{}", text.len());
+    store
+        .append(
+            "r",
+            &[NewMessage {
+                id: id.clone(),
+                user_id: user.into(),
+                user_name: user.into(),
+                text: text.into(),
+                ts: 0,
+                client_id: None,
+                status: MessageStatus::Done,
+            }],
+        )
+        .await
+        .expect("question stored");
+    id
+}
+
+async fn bot_replies(store: &Store) -> Vec<StoredMessage> {
+    store
+        .history("r", None, None, 100)
+        .await
+        .expect("history")
+        .into_iter()
+        .filter(|m| m.user_id == BOT_ID)
+        .collect()
+}
+
+fn setup(store: &Store, backend: Arc<dyn Backend>, cfg: BotConfig) -> Bot {
+    let hubs = Arc::new(Hubs::new(store.clone(), true));
+    Bot::new(backend, store.clone(), hubs, cfg)
+}
+
+#[tokio::test]
+async fn one_reply_at_a_time_per_room_and_a_bounded_queue() {
+    let store = store().await;
+    let (tx, mut started) = mpsc::unbounded_channel();
+    let bot = setup(&store, Arc::new(Gate(tx)), config(1, 5));
+
+    let a = bot.admit("r", "ada").expect("first request admitted");
+    bot.submit(a, ask(&store, "ada", "@bot first").await).await;
+    let first = started.recv().await.expect("the first reply starts");
+    assert!(first.question.ends_with("@bot first"), "{}", first.question);
+
+    let b = bot.admit("r", "ben").expect("one request may wait");
+    bot.submit(b, ask(&store, "ben", "@bot second, please").await)
+        .await;
+    let refused = bot.admit("r", "cat").err().expect("the queue is full");
+    assert_eq!(refused.code, ErrorCode::QueueFull);
+    assert!(
+        started.try_recv().is_err(),
+        "a second reply started while the first runs"
+    );
+
+    first.feed.send(Ok(Chunk::Text("one".into()))).ok();
+    drop(first.feed); // the model is done
+    let second = started.recv().await.expect("the waiting request runs next");
+    assert!(second.question.ends_with("@bot second, please"));
+    // The first reply was stored, whole and done, before the second started: its text is in
+    // the second one's conversation.
+    assert!(
+        second.context.iter().any(|line| line.ends_with("one")),
+        "context: {:?}",
+        second.context
+    );
+    let replies = bot_replies(&store).await;
+    assert_eq!(replies[0].text, "one");
+    assert_eq!(replies[0].status, MessageStatus::Done);
+    assert_eq!(replies[1].status, MessageStatus::Streaming);
+
+    // With the queue empty again, a new request is admitted.
+    let c = bot.admit("r", "cat").expect("room in the queue again");
+    drop(c);
+}
+
+#[tokio::test]
+async fn a_user_has_at_most_max_inflight_requests_and_an_unused_place_is_given_back() {
+    let store = store().await;
+    let (tx, _started) = mpsc::unbounded_channel();
+    let bot = setup(&store, Arc::new(Gate(tx)), config(10, 1));
+
+    let held = bot.admit("r", "ada").expect("first");
+    let refused = bot.admit("r", "ada").err().expect("over the bound");
+    assert_eq!(refused.code, ErrorCode::RateLimited);
+    assert!(
+        bot.admit("r", "ben").is_ok(),
+        "another user is not held back"
+    );
+    drop(held); // refused later (say, the message could not be stored): the place comes back
+    assert!(bot.admit("r", "ada").is_ok());
+}
+
+#[tokio::test]
+async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_ends_it() {
+    let store = store().await;
+    let (tx, mut started) = mpsc::unbounded_channel();
+    let bot = setup(&store, Arc::new(Gate(tx)), config(5, 5));
+
+    let a = bot.admit("r", "ada").expect("a");
+    let first_id = ask(&store, "ada", "@bot long answer").await;
+    bot.submit(a, first_id.clone()).await;
+    let first = started.recv().await.expect("running");
+    let b = bot.admit("r", "ben").expect("b");
+    let waiting_id = ask(&store, "ben", "@bot never mind").await;
+    bot.submit(b, waiting_id.clone()).await;
+
+    assert!(
+        bot.cancel("r", &waiting_id).await,
+        "the waiting request is found"
+    );
+    assert!(!bot.cancel("r", &waiting_id).await, "and is gone");
+
+    first.feed.send(Ok(Chunk::Text("partial".into()))).ok();
+    assert!(
+        bot.cancel("r", &first_id).await,
+        "the running request is found"
+    );
+    // The next request starts only once the cancelled reply is stored.
+    let c = bot.admit("r", "cat").expect("c");
+    bot.submit(c, ask(&store, "cat", "@bot next one").await)
+        .await;
+    let next = started.recv().await.expect("the next request runs");
+    assert!(
+        next.question.ends_with("@bot next one"),
+        "the cancelled waiting request never ran: {}",
+        next.question
+    );
+    let replies = bot_replies(&store).await;
+    let cancelled = &replies[0];
+    assert_eq!(cancelled.status, MessageStatus::Done);
+    let meta: serde_json::Value =
+        serde_json::from_str(cancelled.meta.as_deref().unwrap_or("{}")).expect("meta");
+    assert_eq!(meta["finishReason"], "cancelled", "meta: {meta}");
+    assert!(
+        "partial".starts_with(&cancelled.text),
+        "the text so far is kept: {:?}",
+        cancelled.text
+    );
+}
+
+/// The embedded backend for the first reply, then the gate: when the second reply starts, the
+/// first is stored.
+struct EmbeddedThenGate {
+    embedded: Embedded,
+    gate: Gate,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Backend for EmbeddedThenGate {
+    fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            self.embedded.complete(request)
+        } else {
+            self.gate.complete(request)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reply_answers_its_own_request_not_a_later_message_and_is_stored_whole() {
+    let store = store().await;
+    let embedded = Embedded::new("Bot");
+    let expected = embedded.answer("help");
+    let (tx, mut started) = mpsc::unbounded_channel();
+    let backend = EmbeddedThenGate {
+        embedded,
+        gate: Gate(tx),
+        calls: Default::default(),
+    };
+    let bot = setup(&store, Arc::new(backend), config(5, 5));
+
+    let a = bot.admit("r", "ada").expect("admitted");
+    bot.submit(a, ask(&store, "ada", "help").await).await;
+    let b = bot.admit("r", "ben").expect("admitted");
+    bot.submit(b, ask(&store, "ben", "@bot and then?").await)
+        .await;
+    started
+        .recv()
+        .await
+        .expect("the second reply starts after the first is stored");
+
+    let replies = bot_replies(&store).await;
+    assert_eq!(
+        replies[0].text, expected,
+        "the whole answer, as the deltas built it"
+    );
+    assert_eq!(replies[0].status, MessageStatus::Done);
+    let meta: serde_json::Value =
+        serde_json::from_str(replies[0].meta.as_deref().unwrap_or("{}")).expect("meta");
+    assert_eq!(meta["finishReason"], "stop");
+    assert!(
+        meta["usage"]["completionTokens"].as_u64().unwrap_or(0) > 0,
+        "meta: {meta}"
+    );
+}
