@@ -13,6 +13,8 @@
 //! - [`room`]: the room layer below chat and bot: each active room's task stores messages
 //!   (getting their `seq`) and delivers them to the room's sockets in order (cursors, lag,
 //!   replay, the bot's stream).
+//! - [`ports`]: state that will leave the process with several nodes, behind small traits with
+//!   in-memory implementations (rate limits).
 //! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`.
 //! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
@@ -28,6 +30,7 @@ pub mod config;
 pub mod cut;
 pub mod flow;
 pub mod ids;
+pub mod ports;
 pub mod room;
 pub mod serve;
 pub mod store;

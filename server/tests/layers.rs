@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const RULES: &[(&str, &[&str])] = &[
     ("bot", &["chat"]),
     ("room", &["chat", "bot"]),
+    ("ports", &["chat", "bot", "room", "store", "flow"]),
     ("store", &["chat", "bot", "room", "flow"]),
     ("wire", &["chat", "bot", "room", "store", "flow"]),
     ("flow", &["chat", "bot", "room", "store"]),

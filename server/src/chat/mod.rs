@@ -15,12 +15,10 @@ pub mod typing;
 
 use std::{
     collections::HashSet,
-    num::NonZeroU32,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 use socketioxide::{SocketIo, extract::SocketRef};
 use tracing::warn;
 
@@ -33,7 +31,10 @@ use crate::{
 };
 
 use self::{auth::Identity, presence::Presence, typing::Typing};
-use crate::room::{Hubs, room_key, user_room};
+use crate::{
+    ports::{Limiter, MemoryLimiter, Rate},
+    room::{Hubs, room_key, user_room},
+};
 
 /// Settings the handlers need, taken from [`Config`].
 #[derive(Debug, Clone)]
@@ -67,11 +68,11 @@ pub struct Inner {
     /// Token signing.
     pub tokens: auth::Tokens,
     /// Per-user message rate.
-    pub limiter: DefaultKeyedRateLimiter<String>,
+    pub limiter: Arc<dyn Limiter>,
     /// Per-user room creation rate.
-    pub room_limiter: DefaultKeyedRateLimiter<String>,
+    pub room_limiter: Arc<dyn Limiter>,
     /// Per-user typing notice rate.
-    pub typing_limiter: DefaultKeyedRateLimiter<String>,
+    pub typing_limiter: Arc<dyn Limiter>,
     /// Limits.
     pub limits: Limits,
     /// What each socket's flow is made with.
@@ -187,17 +188,18 @@ impl Chat {
         backend: Arc<dyn crate::bot::backend::Backend>,
         cuts: Arc<Cuts>,
     ) -> Self {
-        let nonzero = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::keyed(
-            Quota::per_second(nonzero(cfg.limits.rate_limit_per_sec))
-                .allow_burst(nonzero(cfg.limits.rate_limit_burst)),
-        );
-        let room_limiter =
-            RateLimiter::keyed(Quota::per_minute(nonzero(cfg.limits.rooms_per_minute)));
-        let typing_limiter = RateLimiter::keyed(
-            Quota::per_second(nonzero(cfg.limits.typing_per_sec))
-                .allow_burst(nonzero(cfg.limits.typing_per_sec.saturating_mul(2))),
-        );
+        let limits = &cfg.limits;
+        let limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_second(
+            limits.rate_limit_per_sec,
+            limits.rate_limit_burst,
+        )));
+        let room_limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_minute(
+            limits.rooms_per_minute,
+        )));
+        let typing_limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_second(
+            limits.typing_per_sec,
+            limits.typing_per_sec.saturating_mul(2),
+        )));
         let hubs = Arc::new(Hubs::new(
             store.clone(),
             cfg.transport.parser == crate::config::ParserKind::Common,
@@ -256,9 +258,9 @@ impl Chat {
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 every.tick().await;
-                chat.limiter.retain_recent();
-                chat.room_limiter.retain_recent();
-                chat.typing_limiter.retain_recent();
+                chat.limiter.prune();
+                chat.room_limiter.prune();
+                chat.typing_limiter.prune();
             }
         });
         let chat = self.clone();
@@ -282,18 +284,18 @@ impl Chat {
     }
 
     /// Checks the user's message rate; the error carries `retryAfter`.
-    pub fn check_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
-        check(&self.limiter, user_id, "too many messages")
+    pub async fn check_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
+        check(&*self.limiter, user_id, "too many messages").await
     }
 
     /// Checks the user's room creation rate; the error carries `retryAfter`.
-    pub fn check_room_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
-        check(&self.room_limiter, user_id, "too many rooms created")
+    pub async fn check_room_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
+        check(&*self.room_limiter, user_id, "too many rooms created").await
     }
 
     /// Checks the user's typing notice rate; the error carries `retryAfter`.
-    pub fn check_typing_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
-        check(&self.typing_limiter, user_id, "too many typing notices")
+    pub async fn check_typing_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
+        check(&*self.typing_limiter, user_id, "too many typing notices").await
     }
 
     /// Starts delivering `room` to one socket (replaying after `since`) and announces the user
@@ -387,17 +389,9 @@ impl Chat {
 /// How often lapsed typing notices are ended.
 const TYPING_SWEEP: Duration = Duration::from_millis(250);
 
-fn check(
-    limiter: &DefaultKeyedRateLimiter<String>,
-    user_id: &str,
-    what: &str,
-) -> Result<(), ErrorBody> {
-    let key = user_id.to_owned();
-    limiter.check_key(&key).map_err(|not_until| {
-        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-        ErrorBody {
-            retry_after: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
-            ..ErrorBody::new(ErrorCode::RateLimited, what)
-        }
+async fn check(limiter: &dyn Limiter, user_id: &str, what: &str) -> Result<(), ErrorBody> {
+    limiter.check(user_id).await.map_err(|wait| ErrorBody {
+        retry_after: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
+        ..ErrorBody::new(ErrorCode::RateLimited, what)
     })
 }

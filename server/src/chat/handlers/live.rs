@@ -47,7 +47,7 @@ pub(super) async fn typing(
         require_member(&chat, &conn, &payload.room).await?;
         let user = conn.user();
         let changed = if payload.typing {
-            chat.check_typing_rate(&user.user_id)?;
+            chat.check_typing_rate(&user.user_id).await?;
             chat.typing.start(&payload.room, &user);
             true
         } else {

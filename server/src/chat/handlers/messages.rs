@@ -50,7 +50,7 @@ pub(super) async fn send(
         // Only the order: earlier sends may still be storing, this one is queued behind them.
         turn.wait_ordered().await?;
         // After the turn, so the allowance is spent in the order the messages were sent.
-        chat.check_rate(&conn.identity.user_id)?;
+        chat.check_rate(&conn.identity.user_id).await?;
         require_member(&chat, &conn, &payload.room).await?;
         let hub = chat.hubs.get(&payload.room).await?;
         // A request for the bot is admitted (or refused) before anything is stored.

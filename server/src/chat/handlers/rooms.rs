@@ -71,7 +71,7 @@ pub(super) async fn create_room(
         let name = auth::valid_name(&payload.name)?;
         turn.wait().await?;
         let user = &conn.identity.user_id;
-        chat.check_room_rate(user)?;
+        chat.check_room_rate(user).await?;
         let id = crate::ids::new_id(&format!("{}-", slug(&name)), 6);
         chat.store
             .create_room(&id, &name, payload.private, false, user, now_ms())

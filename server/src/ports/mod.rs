@@ -1,0 +1,8 @@
+//! State that will have to leave the process when several nodes serve one chat, each behind a
+//! small trait with an in-memory implementation (the next issue adds ones over Redis).
+//!
+//! - [`limiter`]: rate limits per key (a user), answering how long to wait.
+
+pub mod limiter;
+
+pub use limiter::{Limiter, MemoryLimiter, Rate};
