@@ -14,7 +14,7 @@
 //!   (getting their `seq`) and delivers them to the room's sockets in order (cursors, lag,
 //!   replay, the bot's stream).
 //! - [`ports`]: state that will leave the process with several nodes, behind small traits with
-//!   in-memory implementations (rate limits).
+//!   in-memory implementations (rate limits, presence).
 //! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`.
 //! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend

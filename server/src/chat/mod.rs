@@ -4,13 +4,11 @@
 //! - [`auth`]: tokens and guests.
 //! - rooms' tasks (storing and delivering messages in `seq` order) are the [`room`](crate::room)
 //!   layer below.
-//! - [`presence`]: who is online where.
 //! - [`handlers`]: one function per client event, each shaped alike: validate, authorize, act,
 //!   reply with the ack envelope.
 
 pub mod auth;
 pub mod handlers;
-pub mod presence;
 pub mod typing;
 
 use std::{
@@ -30,9 +28,9 @@ use crate::{
     wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut, User},
 };
 
-use self::{auth::Identity, presence::Presence, typing::Typing};
+use self::{auth::Identity, typing::Typing};
 use crate::{
-    ports::{Limiter, MemoryLimiter, Rate},
+    ports::{Limiter, MemoryLimiter, MemoryPresence, Presence, Rate},
     room::{Hubs, room_key, user_room},
 };
 
@@ -62,7 +60,7 @@ pub struct Inner {
     /// The chatbot.
     pub bot: crate::bot::Bot,
     /// Online users.
-    pub presence: Presence,
+    pub presence: Arc<dyn Presence>,
     /// Typing notices.
     pub typing: Typing,
     /// Token signing.
@@ -214,7 +212,7 @@ impl Chat {
             hubs,
             bot,
             store,
-            presence: Presence::default(),
+            presence: Arc::new(MemoryPresence::single()),
             typing: Typing::new(Duration::from_millis(cfg.limits.typing_timeout_ms)),
             tokens,
             limiter,
@@ -318,7 +316,7 @@ impl Chat {
                 rooms.set.insert(room.to_owned())
             };
             socket.join(room_key(room));
-            if new && self.presence.arrive(room, &conn.user()) {
+            if new && self.presence.arrive(room, &conn.user()).await {
                 let note = PresenceOut {
                     room: room.to_owned(),
                     user: conn.user(),
@@ -375,7 +373,7 @@ impl Chat {
     }
 
     async fn depart(&self, socket: &SocketRef, conn: &Conn, room: &str) {
-        if self.presence.depart(room, &conn.identity.user_id) {
+        if self.presence.depart(room, &conn.identity.user_id).await {
             let note = PresenceOut {
                 room: room.to_owned(),
                 user: conn.user(),

@@ -2,7 +2,10 @@
 //! small trait with an in-memory implementation (the next issue adds ones over Redis).
 //!
 //! - [`limiter`]: rate limits per key (a user), answering how long to wait.
+//! - [`presence`]: who is online in each room, counted per user and per node.
 
 pub mod limiter;
+pub mod presence;
 
 pub use limiter::{Limiter, MemoryLimiter, Rate};
+pub use presence::{MemoryPresence, Presence, PresenceTable};

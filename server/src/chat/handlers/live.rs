@@ -25,7 +25,7 @@ pub(super) async fn presence(
         turn.wait().await?;
         visible_room(&chat, &conn.identity.user_id, &payload.room).await?;
         Ok(Online {
-            online: chat.presence.online(&payload.room),
+            online: chat.presence.online(&payload.room).await,
         })
     }
     .instrument(conn.span.clone())

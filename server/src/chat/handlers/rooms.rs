@@ -128,7 +128,7 @@ pub(super) async fn join_room(
             .collect();
         Ok(Joined {
             room: room_info(&view),
-            online: chat.presence.online(&payload.room),
+            online: chat.presence.online(&payload.room).await,
             reads,
         })
     }
