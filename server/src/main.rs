@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
             user,
             name,
             ttl_secs,
-        }) => print_token(&cfg, user, name.as_deref(), *ttl_secs),
+        }) => print_token(&cfg, user, name.as_deref(), *ttl_secs).await,
         None => run(cfg).await,
     };
     match result {
@@ -51,19 +51,50 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The token secret: configured, else kept in the data folder (none for an in-memory database).
-fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
+/// The token secret (see [`auth::resolve_secret`]).
+async fn secret(cfg: &Config, store: &Store) -> anyhow::Result<Vec<u8>> {
     let dir = (!cfg.in_memory_database()).then_some(cfg.storage.data_dir.as_path());
-    auth::resolve_secret(cfg.auth.jwt_secret.as_deref(), dir).with_context(|| {
-        format!(
-            "in data_dir: cannot keep the token secret in {}",
-            cfg.storage.data_dir.display()
-        )
-    })
+    auth::resolve_secret(cfg.auth.jwt_secret.as_deref(), dir, store)
+        .await
+        .context("in database_url: cannot keep the token secret")
 }
 
-fn print_token(cfg: &Config, user: &str, name: Option<&str>, ttl_secs: u64) -> anyhow::Result<()> {
-    let tokens = auth::Tokens::new(&secret(cfg)?);
+/// Opens the configured database (creating the data folder for the embedded one).
+async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    if cfg.storage.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.storage.data_dir).with_context(|| {
+            format!(
+                "in data_dir: cannot create {}",
+                cfg.storage.data_dir.display()
+            )
+        })?;
+    }
+    Store::connect(&StoreOptions {
+        url: cfg.database_url(),
+        schema: cfg.storage.database_schema.clone(),
+        sqlite_synchronous: cfg.storage.sqlite_synchronous.to_string(),
+        max_connections: 8,
+    })
+    .await
+    .context("in database_url: cannot open the database")
+}
+
+async fn print_token(
+    cfg: &Config,
+    user: &str,
+    name: Option<&str>,
+    ttl_secs: u64,
+) -> anyhow::Result<()> {
+    let secret = match &cfg.auth.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            let store = open_store(cfg).await?;
+            let secret = secret(cfg, &store).await;
+            store.close().await;
+            secret?
+        }
+    };
+    let tokens = auth::Tokens::new(&secret);
     let identity = auth::Identity {
         user_id: user.to_owned(),
         name: name.unwrap_or(user).to_owned(),
@@ -107,22 +138,7 @@ fn backend(cfg: &Config) -> anyhow::Result<Arc<dyn Backend>> {
 }
 
 async fn run(cfg: Config) -> anyhow::Result<()> {
-    if cfg.storage.database_url.is_none() {
-        std::fs::create_dir_all(&cfg.storage.data_dir).with_context(|| {
-            format!(
-                "in data_dir: cannot create {}",
-                cfg.storage.data_dir.display()
-            )
-        })?;
-    }
-    let store = Store::connect(&StoreOptions {
-        url: cfg.database_url(),
-        schema: cfg.storage.database_schema.clone(),
-        sqlite_synchronous: cfg.storage.sqlite_synchronous.to_string(),
-        max_connections: 8,
-    })
-    .await
-    .context("in database_url: cannot open the database")?;
+    let store = open_store(&cfg).await?;
     store
         .upsert_user(server::bot::BOT_ID, cfg.bot.bot_name.trim(), false, 0)
         .await
@@ -131,7 +147,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let chat = Chat::new(
         &cfg,
         store.clone(),
-        auth::Tokens::new(&secret(&cfg)?),
+        auth::Tokens::new(&secret(&cfg, &store).await?),
         backend(&cfg)?,
         cuts.clone(),
     );

@@ -4,8 +4,9 @@
 //! The PostgreSQL cases use `CHAT_TEST_PG_URL` (default `postgres://127.0.0.1:5432/test`, the
 //! database `scripts/setup.sh` prepares), each in a schema of its own, dropped at the end.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{TempDir, pg_url, unique};
 use server::store::{MessageStatus, NewMessage, Store, StoreOptions, latest_version};
 use sqlx::{AnyConnection, Connection, Row};
 
@@ -16,34 +17,6 @@ fn options(url: &str, schema: Option<&str>) -> StoreOptions {
         sqlite_synchronous: "normal".into(),
         max_connections: 4,
     }
-}
-
-/// A fresh folder under the system's temporary one, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "store-migrations-{tag}-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 /// (version, success) of every applied migration, and the number of `general` rooms.
@@ -150,9 +123,8 @@ async fn sqlite_a_database_from_before_versioned_migrations_keeps_its_data() {
 
 #[tokio::test]
 async fn postgres_several_processes_migrate_one_new_schema_at_once() {
-    let url = std::env::var("CHAT_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test".to_owned());
-    let schema = format!("migrations_{}_{}", std::process::id(), rand_suffix());
+    let url = pg_url();
+    let schema = unique("migrations");
     sixteen_at_once(&url, Some(&schema)).await;
     let mut conn = AnyConnection::connect(&url).await.expect("connect");
     sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     clock::now_secs,
     ids::new_id,
+    store::{Store, StoreError},
     wire::{Auth, ErrorBody, ErrorCode},
 };
 
@@ -112,43 +113,40 @@ impl Tokens {
     }
 }
 
-/// The secret in force: configured, else kept in `jwt-secret` in the data folder (created on
-/// first start), else (no data folder, as with an in-memory database) a random one.
-pub fn resolve_secret(
+/// The key under which the database keeps the token secret when none is configured.
+pub const SECRET_SETTING: &str = "jwt_secret";
+
+/// The token secret in force: `configured`, else the one kept in the database, which every node
+/// sharing it reads (the first start writes it: the secret an earlier version kept in the data
+/// folder, or a random one). An in-memory database (`data_dir` `None`) gets a random one.
+pub async fn resolve_secret(
     configured: Option<&str>,
     data_dir: Option<&Path>,
-) -> std::io::Result<Vec<u8>> {
+    store: &Store,
+) -> Result<Vec<u8>, StoreError> {
     if let Some(secret) = configured {
         return Ok(secret.as_bytes().to_vec());
     }
     let Some(dir) = data_dir else {
         return Ok(random_secret().into_bytes());
     };
-    let path = dir.join("jwt-secret");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 16 => Ok(s.trim().as_bytes().to_vec()),
-        _ => {
-            std::fs::create_dir_all(dir)?;
-            let secret = random_secret();
-            write_private(&path, &secret)?;
-            Ok(secret.into_bytes())
-        }
-    }
+    let candidate = legacy_secret(dir).unwrap_or_else(random_secret);
+    Ok(store
+        .setting_or_insert(SECRET_SETTING, &candidate)
+        .await?
+        .into_bytes())
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(contents.as_bytes())
+/// The token secret an earlier version kept in `jwt-secret` in the data folder, if there is one:
+/// it seeds the database's secret, so tokens issued before stay valid.
+pub fn legacy_secret(data_dir: &Path) -> Option<String> {
+    let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).ok()?;
+    let secret = secret.trim();
+    (secret.len() >= 16).then(|| secret.to_owned())
 }
 
-fn random_secret() -> String {
+/// 256 random bits, in hex.
+pub fn random_secret() -> String {
     (0..4)
         .map(|_| format!("{:016x}", rand::random::<u64>()))
         .collect()

@@ -146,7 +146,8 @@ pub struct AuthOptions {
     #[arg(long, env = "CHAT_ALLOW_GUESTS", default_value_t = true, action = clap::ArgAction::Set)]
     pub allow_guests: bool,
 
-    /// Secret for HS256 tokens. Default: read from (or created in) `jwt-secret` in the data folder;
+    /// Secret for HS256 tokens. Default: one kept in the database and shared by every node using it
+    /// (created on first start, from an earlier version's `jwt-secret` file in the data folder if any);
     /// with an in-memory database, a random one per start.
     #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,

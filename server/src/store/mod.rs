@@ -6,12 +6,13 @@
 //! out the same `seq` twice.
 //!
 //! One file per table family: `users`, `rooms`, `members` (membership and read marks),
-//! `messages`; the row types in `types`, the schema in `schema`.
+//! `messages`, `settings`; the row types in `types`, the schema in `schema`.
 
 mod members;
 mod messages;
 mod rooms;
 mod schema;
+mod settings;
 mod types;
 mod users;
 

@@ -17,11 +17,18 @@ use super::StoreError;
 
 /// Every migration in order: (version, description, SQL). A released file never changes (its
 /// checksum is recorded); a change to the schema is a new file.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "settings",
+        include_str!("../../migrations/0002_settings.sql"),
+    ),
+];
 
 /// How many times a start-up races another process's migration before it gives up.
 const ATTEMPTS: usize = 3;

@@ -1,0 +1,41 @@
+//! Helpers shared by the in-process test files (each includes this module with `mod common;`).
+#![allow(dead_code)] // each test file uses a part
+
+use std::path::PathBuf;
+
+/// A name no other run or test uses: `tag`, the process id, the time in nanoseconds and a
+/// counter.
+pub fn unique(tag: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{tag}_{}_{nanos}_{n}", std::process::id())
+}
+
+/// A fresh folder under the system's temporary one, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new empty folder named after `tag`.
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(unique(tag));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// The PostgreSQL the tests use: `CHAT_TEST_PG_URL`, else the database `scripts/setup.sh`
+/// prepares.
+pub fn pg_url() -> String {
+    std::env::var("CHAT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test".to_owned())
+}
