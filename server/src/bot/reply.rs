@@ -104,7 +104,8 @@ impl Bot {
             user_id: BOT_ID.to_owned(),
             name: cfg.name.clone(),
             ts: reply.ts,
-        });
+        })
+        .await;
 
         let turns = self.context(&request.room, &request.request_id).await;
         let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
@@ -135,7 +136,7 @@ impl Bot {
                     break;
                 }
                 () = sleep_until(flush_at) => {
-                    hub.stream_delta(&reply.id, std::mem::take(&mut pending));
+                    hub.stream_delta(&reply.id, std::mem::take(&mut pending)).await;
                     last_delta = flush_at.take();
                 }
                 chunk = stream.next() => match chunk {
@@ -146,7 +147,7 @@ impl Bot {
                         let now = tokio::time::Instant::now();
                         let due = last_delta.map_or(now, |at| at + cfg.coalesce);
                         if now >= due || pending.len() >= cfg.coalesce_bytes {
-                            hub.stream_delta(&reply.id, std::mem::take(&mut pending));
+                            hub.stream_delta(&reply.id, std::mem::take(&mut pending)).await;
                             last_delta = Some(now);
                             flush_at = None;
                         } else {
@@ -167,7 +168,7 @@ impl Bot {
         // Dropping the stream closes the upstream request now (a cancel, an error).
         drop(stream);
         if !pending.is_empty() {
-            hub.stream_delta(&reply.id, pending);
+            hub.stream_delta(&reply.id, pending).await;
         }
         let meta = serde_json::json!({ "finishReason": finish, "usage": usage, "error": error });
         if let Err(e) = self
@@ -193,7 +194,8 @@ impl Bot {
                 error,
             },
             to_wire(&final_message),
-        );
+        )
+        .await;
         match usage {
             Some(u) => u.prompt_tokens + u.completion_tokens,
             None => ((prompt_chars + text.len()) / 4) as u64,

@@ -345,7 +345,7 @@ impl Chat {
             self.depart(socket, conn, room).await;
         }
         if let Some(hub) = self.hubs.existing(room) {
-            hub.unsubscribe(socket.id);
+            hub.unsubscribe(socket.id).await;
         }
     }
 
@@ -366,7 +366,7 @@ impl Chat {
         };
         for room in rooms {
             if let Some(hub) = self.hubs.existing(&room) {
-                hub.unsubscribe(socket.id);
+                hub.unsubscribe(socket.id).await;
             }
         }
         self.cuts.forget(&socket.id.to_string());

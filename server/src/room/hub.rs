@@ -17,6 +17,9 @@ use crate::{
     wire::{BotEnd, BotStart, ErrorBody, ErrorCode, Message},
 };
 
+/// Commands that may wait for a room's task; beyond it, whoever sends one waits for room (the
+/// room's writers and the bot are slowed down, nothing is dropped or grows without bound).
+pub(super) const COMMANDS: usize = 1024;
 /// Largest number of sends stored in one transaction.
 pub(super) const MAX_BATCH: usize = 256;
 /// Messages per replay packet.
@@ -61,7 +64,7 @@ pub(super) enum Cmd {
 /// A handle on a room's task.
 #[derive(Clone, Debug)]
 pub struct Hub {
-    pub(super) tx: mpsc::UnboundedSender<Cmd>,
+    pub(super) tx: mpsc::Sender<Cmd>,
 }
 
 fn gone() -> ErrorBody {
@@ -74,16 +77,21 @@ impl Hub {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Cmd::Send { message, reply })
+            .await
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
 
-    /// Queues a message without waiting; the order of `enqueue` calls is the order of storage.
-    /// The returned receiver resolves once it is durable.
-    pub fn enqueue(&self, message: NewMessage) -> oneshot::Receiver<Result<Appended, ErrorBody>> {
+    /// Queues a message without waiting for it to be stored (only for room in the queue); the
+    /// order of `enqueue` calls is the order of storage. The returned receiver resolves once it
+    /// is durable.
+    pub async fn enqueue(
+        &self,
+        message: NewMessage,
+    ) -> oneshot::Receiver<Result<Appended, ErrorBody>> {
         let (reply, rx) = oneshot::channel();
         if let Err(mpsc::error::SendError(Cmd::Send { reply, .. })) =
-            self.tx.send(Cmd::Send { message, reply })
+            self.tx.send(Cmd::Send { message, reply }).await
         {
             reply.send(Err(gone())).ok();
         }
@@ -106,43 +114,46 @@ impl Hub {
                 since,
                 reply,
             })
+            .await
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())
     }
 
     /// Stops delivering to a socket.
-    pub fn unsubscribe(&self, sid: Sid) {
-        self.tx.send(Cmd::Unsubscribe { sid }).ok();
+    pub async fn unsubscribe(&self, sid: Sid) {
+        self.tx.send(Cmd::Unsubscribe { sid }).await.ok();
     }
 
     /// Updates a message kept for replays (after an edit or a delete).
-    pub fn replace(&self, message: Arc<Message>) {
-        self.tx.send(Cmd::Replace { message }).ok();
+    pub async fn replace(&self, message: Arc<Message>) {
+        self.tx.send(Cmd::Replace { message }).await.ok();
     }
 
     /// A streamed reply began (its message is already stored and delivered).
-    pub fn stream_start(&self, start: BotStart) {
+    pub async fn stream_start(&self, start: BotStart) {
         self.tx
             .send(Cmd::StreamStart {
                 start: Arc::new(start),
             })
+            .await
             .ok();
     }
 
     /// More text of the streamed reply `id`; the hub numbers the deltas.
-    pub fn stream_delta(&self, id: &str, text: String) {
+    pub async fn stream_delta(&self, id: &str, text: String) {
         self.tx
             .send(Cmd::StreamDelta {
                 id: id.to_owned(),
                 text,
             })
+            .await
             .ok();
     }
 
     /// The streamed reply ended; `message` is its final stored form.
-    pub fn stream_end(&self, end: BotEnd, message: Message) {
+    pub async fn stream_end(&self, end: BotEnd, message: Message) {
         let (end, message) = (Arc::new(end), Arc::new(message));
-        self.tx.send(Cmd::StreamEnd { end, message }).ok();
+        self.tx.send(Cmd::StreamEnd { end, message }).await.ok();
     }
 }
 
@@ -195,7 +206,7 @@ impl Hubs {
         if let Some(hub) = hubs.get(room) {
             return Ok(hub.clone());
         }
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(COMMANDS);
         let hub = Hub { tx };
         let task = RoomTask {
             room: room.to_owned(),

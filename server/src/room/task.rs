@@ -39,7 +39,7 @@ impl RoomTask {
         Frame::new(data, self.json)
     }
 
-    pub(super) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut pending: Option<Cmd> = None;
@@ -110,7 +110,7 @@ impl RoomTask {
 
     /// Takes this idle room out of the registry if no handle to it is held anywhere else and
     /// no command waits: nobody can then reach it, and it may stop. `true` if it did.
-    pub(super) fn retire(&self, rx: &mpsc::UnboundedReceiver<Cmd>) -> bool {
+    pub(super) fn retire(&self, rx: &mpsc::Receiver<Cmd>) -> bool {
         let Some(hubs) = self.hubs.upgrade() else {
             return true;
         };

@@ -79,15 +79,17 @@ pub(super) async fn send(
         };
         // Later events that read wait until this message is stored (and handed to the bot).
         let _write = turn.write();
-        let stored = hub.enqueue(NewMessage {
-            id: crate::ids::new_id("m_", 16),
-            user_id: conn.identity.user_id.clone(),
-            user_name: conn.identity.name.clone(),
-            text: payload.text,
-            ts: now_ms(),
-            client_id: Some(payload.client_id),
-            status: MessageStatus::Done,
-        });
+        let stored = hub
+            .enqueue(NewMessage {
+                id: crate::ids::new_id("m_", 16),
+                user_id: conn.identity.user_id.clone(),
+                user_name: conn.identity.name.clone(),
+                text: payload.text,
+                ts: now_ms(),
+                client_id: Some(payload.client_id),
+                status: MessageStatus::Done,
+            })
+            .await;
         // The hub now holds this message in order; the next event may go ahead.
         turn.release();
         if chat.typing.stop(&payload.room, &conn.identity.user_id) {
@@ -162,7 +164,7 @@ pub(super) async fn publish_change(
     event: &str,
 ) -> Answer<crate::wire::Message> {
     let message = Arc::new(to_wire(changed));
-    chat.hubs.get(room).await?.replace(message.clone());
+    chat.hubs.get(room).await?.replace(message.clone()).await;
     s.within(room_key(room)).emit(event, &*message).await.ok();
     Ok((*message).clone())
 }
