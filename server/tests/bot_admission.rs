@@ -7,6 +7,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+mod common;
+
 use futures_util::{StreamExt, stream::BoxStream};
 use server::{
     bot::{
@@ -15,7 +17,7 @@ use server::{
         embedded::Embedded,
     },
     room::Hubs,
-    store::{MessageStatus, NewMessage, Store, StoreOptions, StoredMessage},
+    store::{MessageStatus, NewMessage, Store, StoredMessage},
     wire::ErrorCode,
 };
 use tokio::sync::mpsc;
@@ -72,22 +74,7 @@ fn config(queue_limit: usize, max_inflight: usize) -> BotConfig {
 }
 
 async fn store() -> Store {
-    let store = Store::connect(&StoreOptions {
-        url: "sqlite::memory:".into(),
-        schema: None,
-        sqlite_synchronous: "normal".into(),
-        max_connections: 1,
-    })
-    .await
-    .expect("store");
-    for user in ["ada", "ben", "cat"] {
-        store.upsert_user(user, user, false, 0).await.expect("user");
-    }
-    store
-        .create_room("r", "Room", false, false, "ada", 0)
-        .await
-        .expect("room");
-    store
+    common::memory_store(&["ada", "ben", "cat"], "r").await
 }
 
 /// Stores `text` from `user` in room `r` and returns its id (what the chat does before it

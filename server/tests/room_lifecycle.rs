@@ -1,30 +1,16 @@
 //! Room tasks stop when idle and start again on demand, without losing the room's numbering.
 
+mod common;
+
 use std::time::Duration;
 
 use server::{
     room::{Hubs, IDLE},
-    store::{Appended, MessageStatus, NewMessage, Store, StoreOptions},
+    store::{Appended, MessageStatus, NewMessage, Store},
 };
 
 async fn store_with_room(room: &str) -> Store {
-    let store = Store::connect(&StoreOptions {
-        url: "sqlite::memory:".into(),
-        schema: None,
-        sqlite_synchronous: "full".into(),
-        max_connections: 1,
-    })
-    .await
-    .expect("in-memory store");
-    store
-        .upsert_user("ada", "Ada", false, 0)
-        .await
-        .expect("user");
-    store
-        .create_room(room, "Room", false, false, "ada", 0)
-        .await
-        .expect("room");
-    store
+    common::memory_store(&["ada"], room).await
 }
 
 fn message(n: usize) -> NewMessage {

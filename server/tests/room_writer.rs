@@ -2,28 +2,15 @@
 //! queued, in batches, without gaps; a `clientId` used again by the same user is stored once and
 //! answered with the first message; acks come only once the message is stored.
 
+mod common;
+
 use server::{
     room::Hubs,
-    store::{Appended, MessageStatus, NewMessage, Store, StoreOptions},
+    store::{Appended, MessageStatus, NewMessage, Store},
 };
 
 async fn store() -> Store {
-    let store = Store::connect(&StoreOptions {
-        url: "sqlite::memory:".into(),
-        schema: None,
-        sqlite_synchronous: "normal".into(),
-        max_connections: 1,
-    })
-    .await
-    .expect("store");
-    for user in ["ada", "ben"] {
-        store.upsert_user(user, user, false, 0).await.expect("user");
-    }
-    store
-        .create_room("r", "Room", false, false, "ada", 0)
-        .await
-        .expect("room");
-    store
+    common::memory_store(&["ada", "ben"], "r").await
 }
 
 fn message(user: &str, n: usize, client_id: &str) -> NewMessage {

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use server::store::{Store, StoreOptions};
+
 /// A name no other run or test uses: `tag`, the process id, the time in nanoseconds and a
 /// counter.
 pub fn unique(tag: &str) -> String {
@@ -38,4 +40,25 @@ impl Drop for TempDir {
 pub fn pg_url() -> String {
     std::env::var("CHAT_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test".to_owned())
+}
+
+/// A store on `sqlite::memory:` with `users` (named by their ids) and a public room `room`
+/// created by the first of them.
+pub async fn memory_store(users: &[&str], room: &str) -> Store {
+    let store = Store::connect(&StoreOptions {
+        url: "sqlite::memory:".into(),
+        schema: None,
+        sqlite_synchronous: "normal".into(),
+        max_connections: 1,
+    })
+    .await
+    .expect("in-memory store");
+    for user in users {
+        store.upsert_user(user, user, false, 0).await.expect("user");
+    }
+    store
+        .create_room(room, "Room", false, false, users[0], 0)
+        .await
+        .expect("room");
+    store
 }
