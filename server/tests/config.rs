@@ -295,6 +295,17 @@ fn unknown_key_in_file_is_named() {
 }
 
 #[test]
+fn an_unknown_key_is_named_before_a_bad_value_of_a_known_one() {
+    // Found by the property test: keys were checked in the file's (sorted) order, so a bad
+    // value under a key that sorts first hid the typo.
+    let dir = TempDir::new("unknown-before-bad");
+    let file = dir.write("server.toml", "\"c\" = 0\nack_timeout_ms = nan\n");
+    let err = load_file(&file, &[]).expect_err("refused");
+    assert_names_key(&err, "c");
+    assert!(err.to_string().contains("unknown key"), "{err}");
+}
+
+#[test]
 fn config_key_itself_is_not_a_file_option() {
     let dir = TempDir::new("config-key");
     let file = dir.write("server.toml", "config = \"other.toml\"\n");

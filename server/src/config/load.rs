@@ -107,13 +107,14 @@ impl Config {
                 .as_object()
                 .map(|o| o.keys().cloned().collect::<BTreeSet<_>>())
                 .unwrap_or_default();
+            // An unknown key (most likely a typo) is named before any bad value.
+            if let Some(key) = table.keys().find(|key| !known.contains(*key)) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("unknown key in {}", path.display()),
+                ));
+            }
             for (key, value) in table {
-                if !known.contains(&key) {
-                    return Err(ConfigError::invalid(
-                        &key,
-                        format!("unknown key in {}", path.display()),
-                    ));
-                }
                 if let toml::Value::Float(f) = &value
                     && !f.is_finite()
                 {
