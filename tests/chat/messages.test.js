@@ -211,6 +211,22 @@ for (const backend of backends()) {
       assert.equal(history[1].text, '€'.repeat(1365));
     });
 
+    test('send and edit: control characters other than tab and line breaks are bad_request', async () => {
+      const { ada, ben, room } = await threeUsers(chat);
+      const benFeed = roomFeed(ben, room);
+      for (const text of ['nul\u0000byte', 'bell\u0007', 'escape \u001b[31mred', 'del\u007f', 'c1 \u0085']) {
+        await fails(ada, 'send', { room, text, clientId: cid() }, 'bad_request');
+      }
+      // Tabs and line breaks are text.
+      const kept = 'line one\nline two\r\n\tindented';
+      const ack = await send(ada, room, kept);
+      assert.equal(ack.seq, 1, 'nothing refused was stored');
+      await fails(ada, 'edit', { room, id: ack.id, text: 'now with\u0000nul' }, 'bad_request');
+      await benFeed.untilSeq(1);
+      assert.deepEqual(benFeed.messages.map((m) => m.text), [kept]);
+      assert.deepEqual((await ok(ada, 'history', { room })).messages.map((m) => m.text), [kept]);
+    });
+
     test('send: not a member of the room is forbidden', async () => {
       const { ada, cat, room } = await threeUsers(chat);
       await fails(cat, 'send', { room, text: 'can I?', clientId: cid() }, 'forbidden');

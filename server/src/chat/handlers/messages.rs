@@ -21,6 +21,15 @@ fn check_text(chat: &Chat, text: &str) -> Answer<()> {
     if text.trim().is_empty() {
         return Err(ErrorBody::new(ErrorCode::BadRequest, "text is empty"));
     }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "text has control characters (only tabs and line breaks are allowed)",
+        ));
+    }
     if text.len() > chat.limits.max_message_bytes {
         return Err(ErrorBody::new(
             ErrorCode::TooLarge,
