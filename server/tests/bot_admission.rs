@@ -77,11 +77,11 @@ async fn store() -> Store {
     common::memory_store(&["ada", "ben", "cat"], "r").await
 }
 
-/// Stores `text` from `user` in room `r` and returns its id (what the chat does before it
-/// submits a request).
-async fn ask(store: &Store, user: &str, text: &str) -> String {
+/// Stores `text` from `user` in room `r` and returns it (what the chat does before it submits
+/// a request).
+async fn ask(store: &Store, user: &str, text: &str) -> StoredMessage {
     let id = format!("q-{user}-{}", text.len());
-    store
+    let appended = store
         .append(
             "r",
             &[NewMessage {
@@ -96,7 +96,7 @@ async fn ask(store: &Store, user: &str, text: &str) -> String {
         )
         .await
         .expect("question stored");
-    id
+    appended[0].message().clone()
 }
 
 async fn bot_replies(store: &Store) -> Vec<StoredMessage> {
@@ -121,12 +121,12 @@ async fn one_reply_at_a_time_per_room_and_a_bounded_queue() {
     let bot = setup(&store, Arc::new(Gate(tx)), config(1, 5));
 
     let a = bot.admit("r", "ada").expect("first request admitted");
-    bot.submit(a, ask(&store, "ada", "@bot first").await).await;
+    bot.submit(a, &ask(&store, "ada", "@bot first").await).await;
     let first = started.recv().await.expect("the first reply starts");
     assert!(first.question.ends_with("@bot first"), "{}", first.question);
 
     let b = bot.admit("r", "ben").expect("one request may wait");
-    bot.submit(b, ask(&store, "ben", "@bot second, please").await)
+    bot.submit(b, &ask(&store, "ben", "@bot second, please").await)
         .await;
     let refused = bot.admit("r", "cat").err().expect("the queue is full");
     assert_eq!(refused.code, ErrorCode::QueueFull);
@@ -181,11 +181,13 @@ async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_en
 
     let a = bot.admit("r", "ada").expect("a");
     let first_id = ask(&store, "ada", "@bot long answer").await;
-    bot.submit(a, first_id.clone()).await;
+    bot.submit(a, &first_id).await;
+    let first_id = first_id.id;
     let first = started.recv().await.expect("running");
     let b = bot.admit("r", "ben").expect("b");
     let waiting_id = ask(&store, "ben", "@bot never mind").await;
-    bot.submit(b, waiting_id.clone()).await;
+    bot.submit(b, &waiting_id).await;
+    let waiting_id = waiting_id.id;
 
     assert!(
         bot.cancel("r", &waiting_id).await,
@@ -200,7 +202,7 @@ async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_en
     );
     // The next request starts only once the cancelled reply is stored.
     let c = bot.admit("r", "cat").expect("c");
-    bot.submit(c, ask(&store, "cat", "@bot next one").await)
+    bot.submit(c, &ask(&store, "cat", "@bot next one").await)
         .await;
     let next = started.recv().await.expect("the next request runs");
     assert!(
@@ -253,9 +255,9 @@ async fn a_reply_answers_its_own_request_not_a_later_message_and_is_stored_whole
     let bot = setup(&store, Arc::new(backend), config(5, 5));
 
     let a = bot.admit("r", "ada").expect("admitted");
-    bot.submit(a, ask(&store, "ada", "help").await).await;
+    bot.submit(a, &ask(&store, "ada", "help").await).await;
     let b = bot.admit("r", "ben").expect("admitted");
-    bot.submit(b, ask(&store, "ben", "@bot and then?").await)
+    bot.submit(b, &ask(&store, "ben", "@bot and then?").await)
         .await;
     started
         .recv()

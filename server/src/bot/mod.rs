@@ -32,7 +32,7 @@ use self::backend::Backend;
 use crate::{
     config::Config,
     room::{Hubs, room_key},
-    store::Store,
+    store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
 };
 
@@ -240,12 +240,13 @@ impl Bot {
         })
     }
 
-    /// Queues the request whose message `request_id` was stored.
-    pub async fn submit(&self, mut admission: Admission, request_id: String) {
+    /// Queues the request made by the stored message `request`.
+    pub async fn submit(&self, mut admission: Admission, request: &StoredMessage) {
         admission.used = true;
         let request = Request {
             room: admission.room.clone(),
-            request_id,
+            request_id: request.id.clone(),
+            request_seq: request.seq,
             user_id: admission.user_id.clone(),
             cancel: CancellationToken::new(),
         };

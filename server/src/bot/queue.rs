@@ -14,6 +14,8 @@ use super::Bot;
 pub(super) struct Request {
     pub(super) room: String,
     pub(super) request_id: String,
+    /// The request's `seq`: the reply's context ends there.
+    pub(super) request_seq: i64,
     pub(super) user_id: String,
     pub(super) cancel: CancellationToken,
 }

@@ -107,7 +107,7 @@ impl Bot {
         })
         .await;
 
-        let turns = self.context(&request.room, &request.request_id).await;
+        let turns = self.context(&request.room, request.request_seq).await;
         let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
         let mut stream = self.0.backend.complete(Completion { turns });
         let mut text = String::new();
@@ -202,23 +202,15 @@ impl Bot {
         }
     }
 
-    /// The system prompt and the room's newest messages that fit the budget, oldest first.
     /// The conversation for a reply: the system prompt, then the room's messages up to and
-    /// including the request (newest that fit the budget), so the reply answers its request
-    /// even when more messages arrived while it waited.
-    async fn context(&self, room: &str, request_id: &str) -> Vec<Turn> {
+    /// including the request (`request_seq`; the newest that fit the budget, oldest first), so
+    /// the reply answers its request even when more messages arrived while it waited.
+    async fn context(&self, room: &str, request_seq: i64) -> Vec<Turn> {
         let cfg = &self.0.config;
-        let store = &self.0.store;
-        let upto = match store.message(room, request_id).await {
-            Ok(Some(request)) => Some(request.seq + 1),
-            Ok(None) => None,
-            Err(e) => {
-                warn!(cause = %e, "cannot find the request; using the latest messages");
-                None
-            }
-        };
-        let recent = store
-            .history(room, upto, None, 100)
+        let recent = self
+            .0
+            .store
+            .history(room, Some(request_seq + 1), None, 100)
             .await
             .unwrap_or_default();
         let mut budget = cfg.context_chars;

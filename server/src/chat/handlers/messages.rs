@@ -120,7 +120,7 @@ pub(super) async fn send(
             Appended::New(m) | Appended::Duplicate(m) => m,
         };
         if let (Some(admission), Appended::New(m)) = (admission, &appended) {
-            chat.bot.submit(admission, m.id.clone()).await;
+            chat.bot.submit(admission, m).await;
         }
         Ok(Sent {
             id: m.id.clone(),
