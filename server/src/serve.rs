@@ -75,19 +75,19 @@ pub async fn serve<A: Adapter>(
             .map_err(ServeError::Tls)?;
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
             .acceptor(CutAcceptor(NoDelayAcceptor::new()));
-        let server = axum_server::from_tcp(listener)?
-            .acceptor(acceptor)
-            .handle(handle.clone())
-            .first_request_timeout(idle);
-        let server = with_idle_timeout(server, idle);
+        let server = with_limits(
+            axum_server::from_tcp(listener)?.acceptor(acceptor),
+            &handle,
+            idle,
+        );
         tokio::spawn(async move { server.serve(make_service).await })
     } else {
         // Small realtime packets must not wait for Nagle's algorithm.
-        let server = axum_server::from_tcp(listener)?
-            .acceptor(CutAcceptor(NoDelayAcceptor::new()))
-            .handle(handle.clone())
-            .first_request_timeout(idle);
-        let server = with_idle_timeout(server, idle);
+        let server = with_limits(
+            axum_server::from_tcp(listener)?.acceptor(CutAcceptor(NoDelayAcceptor::new())),
+            &handle,
+            idle,
+        );
         tokio::spawn(async move { server.serve(make_service).await })
     };
     readiness.set(true);
@@ -128,14 +128,17 @@ pub async fn serve<A: Adapter>(
     Ok(())
 }
 
-/// Closes HTTP connections that wait longer than `idle` for a request head: hyper's header read
-/// timeout runs while it waits for the head of each request, and so also bounds an idle
-/// keep-alive connection between requests. (`first_request_timeout`, set by the caller, covers
-/// the time before hyper has chosen HTTP/1 or HTTP/2, when nothing else does.)
-fn with_idle_timeout<Acc>(
-    mut server: axum_server::Server<SocketAddr, Acc>,
+/// What every listener shares, plain or TLS: the shutdown `handle`, and closing HTTP connections
+/// that wait longer than `idle` for a request head. `first_request_timeout` covers the time
+/// before hyper has chosen HTTP/1 or HTTP/2, when nothing else does; hyper's header read timeout
+/// runs while it waits for the head of each request, and so also bounds an idle keep-alive
+/// connection between requests.
+fn with_limits<Acc>(
+    server: axum_server::Server<SocketAddr, Acc>,
+    handle: &Handle<SocketAddr>,
     idle: Duration,
 ) -> axum_server::Server<SocketAddr, Acc> {
+    let mut server = server.handle(handle.clone()).first_request_timeout(idle);
     server.http_builder().http1().header_read_timeout(idle);
     server
 }

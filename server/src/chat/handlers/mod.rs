@@ -1,8 +1,8 @@
 //! One function per client event. Each is shaped alike: parse the payload (`TryData`, so a bad
-//! one still gets an answer), wait its [`Turn`](crate::flow::Turn) (so one connection's events apply in the order
-//! sent), authorize, act, and answer with the ack envelope. This module holds the connection's
-//! life (middleware, connect, disconnect) and what the events share; the events are grouped by
-//! family in `rooms`, `messages` and `live`.
+//! one still gets an answer), wait its [`Turn`](crate::flow::Turn) (so one connection's events
+//! apply in the order sent), authorize, act, and answer with the ack envelope. This module holds
+//! the connection's life (middleware, connect, disconnect) and what the events share; the events
+//! are grouped by family in `rooms`, `messages` and `live`.
 
 mod live;
 mod messages;
@@ -20,16 +20,15 @@ use self::{
     rooms::{add_member, create_room, join_room, leave_room, list_rooms, open_bot_room},
 };
 use super::{Chat, Conn, auth, store_error};
-use crate::room::user_room;
 use crate::{
+    clock::now_ms,
     flow::{Ack, Flow, turn::too_many_pending},
+    room::user_room,
     store::RoomView,
     wire::{Auth, ErrorBody, ErrorCode, Reply, RoomInfo, Session},
 };
 
 type Answer<T> = Result<T, ErrorBody>;
-
-use crate::clock::now_ms;
 
 async fn answer<T: Serialize>(ack: Ack, result: Answer<T>) {
     if let Err(e) = &result {
