@@ -16,7 +16,7 @@ use server::{
         backend::{Backend, BackendError, Chunk, Completion, Role},
         embedded::Embedded,
     },
-    room::Hubs,
+    room::{MemoryBus, Writers},
     store::{MessageStatus, NewMessage, Store, StoredMessage},
     wire::ErrorCode,
 };
@@ -110,7 +110,10 @@ async fn bot_replies(store: &Store) -> Vec<StoredMessage> {
 }
 
 fn setup(store: &Store, backend: Arc<dyn Backend>, cfg: BotConfig) -> Bot {
-    let hubs = Arc::new(Hubs::new(store.clone(), true));
+    let hubs = Arc::new(Writers::new(
+        store.clone(),
+        std::sync::Arc::new(MemoryBus::default()),
+    ));
     Bot::new(backend, store.clone(), hubs, cfg)
 }
 

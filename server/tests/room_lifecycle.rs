@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use server::{
-    room::{Hubs, IDLE},
+    room::{IDLE, MemoryBus, Writers},
     store::{Appended, MessageStatus, NewMessage, Store},
 };
 
@@ -42,7 +42,7 @@ async fn pass(d: Duration) {
 #[tokio::test]
 async fn an_idle_room_stops_its_task_and_a_later_message_starts_a_new_one() {
     let store = store_with_room("r").await;
-    let hubs = Hubs::new(store, true);
+    let hubs = Writers::new(store, std::sync::Arc::new(MemoryBus::default()));
     let hub = hubs.get("r").await.expect("hub");
     assert_eq!(seq(hub.send(message(1)).await.expect("stored")), 1);
     drop(hub);
@@ -66,7 +66,7 @@ async fn an_idle_room_stops_its_task_and_a_later_message_starts_a_new_one() {
 #[tokio::test]
 async fn a_room_whose_handle_is_held_keeps_its_task() {
     let store = store_with_room("r").await;
-    let hubs = Hubs::new(store, true);
+    let hubs = Writers::new(store, std::sync::Arc::new(MemoryBus::default()));
     let held = hubs.get("r").await.expect("hub");
 
     tokio::time::pause();
@@ -90,7 +90,7 @@ async fn many_rooms_used_once_leave_no_task_behind() {
             .await
             .expect("room");
     }
-    let hubs = Hubs::new(store, true);
+    let hubs = Writers::new(store, std::sync::Arc::new(MemoryBus::default()));
     for i in 0..50 {
         let hub = hubs.get(&format!("r{i}")).await.expect("hub");
         hub.send(message(i)).await.expect("stored");

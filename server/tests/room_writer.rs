@@ -5,7 +5,7 @@
 mod common;
 
 use server::{
-    room::Hubs,
+    room::{MemoryBus, Writers},
     store::{Appended, MessageStatus, NewMessage, Store},
 };
 
@@ -28,7 +28,7 @@ fn message(user: &str, n: usize, client_id: &str) -> NewMessage {
 #[tokio::test]
 async fn queued_messages_are_numbered_in_queue_order_without_gaps() {
     let store = store().await;
-    let hubs = Hubs::new(store.clone(), true);
+    let hubs = Writers::new(store.clone(), std::sync::Arc::new(MemoryBus::default()));
     let hub = hubs.get("r").await.expect("hub");
     // 600 messages queued back to back (more than one batch of 256), acks awaited afterwards.
     let mut pending = Vec::new();
@@ -59,7 +59,7 @@ async fn queued_messages_are_numbered_in_queue_order_without_gaps() {
 #[tokio::test]
 async fn a_client_id_used_again_by_the_same_user_is_stored_once() {
     let store = store().await;
-    let hubs = Hubs::new(store.clone(), true);
+    let hubs = Writers::new(store.clone(), std::sync::Arc::new(MemoryBus::default()));
     let hub = hubs.get("r").await.expect("hub");
 
     let first = hub.send(message("ada", 1, "same")).await.expect("stored");

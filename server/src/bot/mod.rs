@@ -31,7 +31,7 @@ use tracing::{Instrument, info_span, warn};
 use self::backend::Backend;
 use crate::{
     config::Config,
-    room::{Hubs, room_key},
+    room::{Writers, room_key},
     store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
 };
@@ -92,7 +92,7 @@ struct BotInner {
     running: tokio::sync::watch::Sender<usize>,
     backend: Arc<dyn Backend>,
     store: Store,
-    hubs: Arc<Hubs>,
+    writers: Arc<Writers>,
     io: OnceLock<SocketIo>,
     config: BotConfig,
     state: Mutex<State>,
@@ -105,7 +105,7 @@ impl Bot {
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Store,
-        hubs: Arc<Hubs>,
+        writers: Arc<Writers>,
         config: BotConfig,
     ) -> Self {
         Self(Arc::new(BotInner {
@@ -113,7 +113,7 @@ impl Bot {
             running: tokio::sync::watch::channel(0).0,
             backend,
             store,
-            hubs,
+            writers,
             io: OnceLock::new(),
             config,
             state: Mutex::new(State::default()),

@@ -13,7 +13,6 @@ use super::{
     queue::Request,
 };
 use crate::{
-    room::to_wire,
     store::{MessageStatus, NewMessage},
     wire::{BotEnd, BotStart, FinishReason, ReplyError, Usage},
 };
@@ -67,7 +66,7 @@ impl Bot {
     /// Writes one reply; returns the tokens it cost.
     async fn reply(&self, request: &Request) -> u64 {
         let cfg = &self.0.config;
-        let Ok(hub) = self.0.hubs.get(&request.room).await else {
+        let Ok(hub) = self.0.writers.get(&request.room).await else {
             return 0;
         };
         let stored = hub
@@ -104,8 +103,12 @@ impl Bot {
             user_id: BOT_ID.to_owned(),
             name: cfg.name.clone(),
             ts: reply.ts,
-        })
-        .await;
+        });
+        let mut deltas = 0;
+        let mut delta = |text: String| {
+            deltas += 1;
+            hub.stream_delta(&reply.id, deltas, text);
+        };
 
         let turns = self.context(&request.room, request.request_seq).await;
         let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
@@ -136,7 +139,7 @@ impl Bot {
                     break;
                 }
                 () = sleep_until(flush_at) => {
-                    hub.stream_delta(&reply.id, std::mem::take(&mut pending)).await;
+                    delta(std::mem::take(&mut pending));
                     last_delta = flush_at.take();
                 }
                 chunk = stream.next() => match chunk {
@@ -147,7 +150,7 @@ impl Bot {
                         let now = tokio::time::Instant::now();
                         let due = last_delta.map_or(now, |at| at + cfg.coalesce);
                         if now >= due || pending.len() >= cfg.coalesce_bytes {
-                            hub.stream_delta(&reply.id, std::mem::take(&mut pending)).await;
+                            delta(std::mem::take(&mut pending));
                             last_delta = Some(now);
                             flush_at = None;
                         } else {
@@ -168,34 +171,22 @@ impl Bot {
         // Dropping the stream closes the upstream request now (a cancel, an error).
         drop(stream);
         if !pending.is_empty() {
-            hub.stream_delta(&reply.id, pending).await;
+            delta(pending);
         }
         let meta = serde_json::json!({ "finishReason": finish, "usage": usage, "error": error });
-        if let Err(e) = self
-            .0
-            .store
-            .finish(&reply.id, &text, &meta.to_string())
-            .await
-        {
+        let end = BotEnd {
+            room: request.room.clone(),
+            id: reply.id.clone(),
+            seq: reply.seq,
+            rev: 0,
+            text: text.clone(),
+            finish_reason: finish,
+            usage,
+            error,
+        };
+        if let Err(e) = hub.finish(end, meta.to_string()).await {
             warn!(cause = %e, "cannot store the reply");
         }
-        let mut final_message = reply.clone();
-        final_message.text = text.clone();
-        final_message.status = MessageStatus::Done;
-        final_message.meta = Some(meta.to_string());
-        hub.stream_end(
-            BotEnd {
-                room: request.room.clone(),
-                id: reply.id.clone(),
-                seq: reply.seq,
-                text: text.clone(),
-                finish_reason: finish,
-                usage,
-                error,
-            },
-            to_wire(&final_message),
-        )
-        .await;
         match usage {
             Some(u) => u.prompt_tokens + u.completion_tokens,
             None => ((prompt_chars + text.len()) / 4) as u64,

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod handlers;
 pub mod typing;
 
+pub use crate::room::store_error;
+
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
@@ -18,20 +20,19 @@ use std::{
 };
 
 use socketioxide::{SocketIo, extract::SocketRef};
-use tracing::warn;
 
 use crate::{
     config::Config,
     cut::Cuts,
     flow::{Flow, FlowLimits, OutputLimits, Turn},
-    store::{Store, StoreError},
+    store::Store,
     wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut, User},
 };
 
 use self::{auth::Identity, typing::Typing};
 use crate::{
     ports::{Limiter, MemoryLimiter, MemoryPresence, Presence, Rate},
-    room::{Hubs, room_key, user_room},
+    room::{Feeds, MemoryBus, RoomBus, Since, SocketSink, Writers, room_key, user_room},
 };
 
 /// Settings the handlers need, taken from [`Config`].
@@ -55,8 +56,10 @@ pub struct Chat(Arc<Inner>);
 pub struct Inner {
     /// Storage.
     pub store: Store,
-    /// Room tasks.
-    pub hubs: Arc<Hubs>,
+    /// Rooms' writers on this node.
+    pub writers: Arc<Writers>,
+    /// Rooms' feeds on this node.
+    pub feeds: Feeds<SocketSink<socketioxide::adapter::LocalAdapter>>,
     /// The chatbot.
     pub bot: crate::bot::Bot,
     /// Online users.
@@ -97,7 +100,7 @@ pub struct Conn {
     /// Who the socket is.
     pub identity: Identity,
     /// Replay positions the client asked for at connect.
-    pub since: std::collections::HashMap<String, i64>,
+    pub since: std::collections::HashMap<String, Since>,
     /// Rooms this socket receives, and whether it is gone.
     rooms: Mutex<Rooms>,
     /// The token handed back in `session`.
@@ -119,7 +122,7 @@ impl Conn {
     pub fn new(
         span: tracing::Span,
         identity: Identity,
-        since: std::collections::HashMap<String, i64>,
+        since: std::collections::HashMap<String, Since>,
         token: String,
         flow: Arc<Flow>,
     ) -> Self {
@@ -163,20 +166,6 @@ impl Conn {
     }
 }
 
-/// Logs a storage failure and turns it into what the client may know.
-pub fn store_error(e: StoreError) -> ErrorBody {
-    match e {
-        StoreError::NotFound => ErrorBody::new(ErrorCode::NotFound, "not found"),
-        StoreError::NotAuthor => {
-            ErrorBody::new(ErrorCode::Forbidden, "only the author may change a message")
-        }
-        e @ (StoreError::Db(_) | StoreError::Migrate(_)) => {
-            warn!(cause = %e, "storage failed");
-            ErrorBody::new(ErrorCode::Internal, "storage failed")
-        }
-    }
-}
-
 impl Chat {
     /// Builds the chat on an open store.
     pub fn new(
@@ -198,18 +187,19 @@ impl Chat {
             limits.typing_per_sec,
             limits.typing_per_sec.saturating_mul(2),
         )));
-        let hubs = Arc::new(Hubs::new(
-            store.clone(),
-            cfg.transport.parser == crate::config::ParserKind::Common,
-        ));
+        let bus: Arc<dyn RoomBus> = Arc::new(MemoryBus::default());
+        let json = cfg.transport.parser == crate::config::ParserKind::Common;
+        let writers = Arc::new(Writers::new(store.clone(), bus.clone()));
+        let feeds = Feeds::new(store.clone(), bus, json);
         let bot = crate::bot::Bot::new(
             backend,
             store.clone(),
-            hubs.clone(),
+            writers.clone(),
             crate::bot::BotConfig::from_config(cfg),
         );
         Self(Arc::new(Inner {
-            hubs,
+            writers,
+            feeds,
             bot,
             store,
             presence: Arc::new(MemoryPresence::single()),
@@ -303,9 +293,8 @@ impl Chat {
         socket: &SocketRef,
         conn: &Conn,
         room: &str,
-        since: Option<i64>,
+        since: Option<Since>,
     ) -> Result<i64, ErrorBody> {
-        let hub = self.hubs.get(room).await?;
         {
             let _order = self.presence_order.lock().await;
             let new = {
@@ -329,8 +318,8 @@ impl Chat {
                     .ok();
             }
         }
-        hub.subscribe(socket.clone(), conn.flow.clone(), since)
-            .await
+        let sink = SocketSink::new(socket.clone(), conn.flow.clone());
+        Ok(self.feeds.subscribe(room, sink, since).await?.seq)
     }
 
     /// Stops delivering `room` to one socket and announces the user's departure if it was
@@ -344,9 +333,7 @@ impl Chat {
             socket.leave(room_key(room));
             self.depart(socket, conn, room).await;
         }
-        if let Some(hub) = self.hubs.existing(room) {
-            hub.unsubscribe(socket.id).await;
-        }
+        self.feeds.unsubscribe(room, socket.id).await;
     }
 
     /// A socket is gone: it leaves every room it received, and no room can be added to it
@@ -365,9 +352,7 @@ impl Chat {
             rooms.into_iter().collect()
         };
         for room in rooms {
-            if let Some(hub) = self.hubs.existing(&room) {
-                hub.unsubscribe(socket.id).await;
-            }
+            self.feeds.unsubscribe(&room, socket.id).await;
         }
         self.cuts.forget(&socket.id.to_string());
     }

@@ -1,151 +1,284 @@
-//! Delivery of a room to its sockets: each socket's cursor, lag and replay, and the bot's
-//! stream (a snapshot for late joiners, the ends a lagging socket missed).
+//! A room's feed on this node: follows the room on the bus and delivers it to this node's
+//! subscribed sockets, each at its own position, in log order, each change once.
+//!
+//! A socket is *level* when its position is the feed's: then live entries go straight to it.
+//! A socket whose queue refused a packet, that subscribed with an older position, or that sits
+//! behind a jump in the log is *lagging*: live entries skip it and [`replay`](super::replay)
+//! brings it level from the ring or storage, then hands it back to live delivery.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Weak},
+};
 
 use serde::Serialize;
-use socketioxide::{extract::SocketRef, socket::Sid};
+use socketioxide::socket::Sid;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, warn};
 
 use super::{
-    convert::to_wire,
-    hub::{PAGE, RING},
-    keys::room_key,
-    task::RoomTask,
+    bus::{Delta, Entry, Event, Kind, RoomBus, Streaming},
+    registry::Registry,
+    sink::Sink,
 };
 use crate::{
-    flow::{Delivery, Flow, Frame},
-    wire::{BotDelta, BotEnd, BotSnapshot, BotStart, Message, MessageBatch},
+    flow::{Delivery, Frame},
+    store::{Pos, Store},
+    wire::{BotDelta, BotStart, Message},
 };
 
-pub(super) struct Sub {
-    pub(super) socket: SocketRef,
-    pub(super) flow: Arc<Flow>,
-    /// The last `seq` this socket has been given.
-    pub(super) cursor: i64,
-    /// Live delivery is suspended until replays bring `cursor` level with the room.
+/// Recent messages kept in memory for replays.
+pub(super) const RING: usize = 1024;
+/// How often lagging sockets are retried.
+pub(super) const TICK: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Where a subscriber says it stands: it has every message up to `seq` and, when `rev` is
+/// given, every change up to `rev` to those messages. Without `rev` only messages are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since {
+    /// The last message seen.
+    pub seq: i64,
+    /// The last change seen.
+    pub rev: Option<i64>,
+}
+
+pub(super) enum FeedCmd<S> {
+    Subscribe {
+        sink: S,
+        since: Option<Since>,
+        reply: oneshot::Sender<Pos>,
+    },
+    Unsubscribe {
+        sid: Sid,
+    },
+}
+
+pub(super) struct Sub<S> {
+    pub(super) sink: S,
+    /// What this socket has been given.
+    pub(super) pos: Pos,
+    /// Live delivery is suspended until replays bring it level.
     pub(super) lagging: bool,
-    /// The last delta of the streaming reply this socket has been given.
+    /// The last delta of the streaming reply it has been given.
     pub(super) delta_n: u64,
-    /// Ends of replies this socket missed while lagging.
-    pub(super) missed_ends: VecDeque<Arc<BotEnd>>,
 }
 
-impl Sub {
-    pub(super) fn new(socket: SocketRef, flow: Arc<Flow>, cursor: i64, lagging: bool) -> Self {
-        Self {
-            socket,
-            flow,
-            cursor,
-            lagging,
-            delta_n: 0,
-            missed_ends: VecDeque::new(),
-        }
-    }
+pub(super) struct Feed<S> {
+    pub(super) room: String,
+    pub(super) store: Store,
+    pub(super) bus: Arc<dyn RoomBus>,
+    /// Serialize payloads once per room (the JSON parser).
+    pub(super) json: bool,
+    /// Where the room's log stands as far as this feed knows.
+    pub(super) pos: Pos,
+    pub(super) subs: HashMap<Sid, Sub<S>>,
+    /// The latest messages, contiguous in `seq`, in their latest state.
+    pub(super) ring: VecDeque<Arc<Message>>,
+    pub(super) streaming: Option<Streaming>,
+    pub(super) registry: Weak<Registry<FeedCmd<S>>>,
 }
 
-/// The reply being streamed in the room: what a late joiner's snapshot holds.
-pub(super) struct Streaming {
-    pub(super) start: Arc<BotStart>,
-    pub(super) text: String,
-    pub(super) n: u64,
-}
-
-/// Reply ends kept for one lagging socket; older ones are in the stored messages anyway.
-const MAX_MISSED_ENDS: usize = 16;
-
-impl Sub {
-    /// Queues a frame for this socket through its flow.
-    pub(super) fn deliver<T: Serialize + ?Sized>(
-        &self,
-        event: &str,
-        frame: &Frame<'_, T>,
-    ) -> Delivery {
-        self.flow.emit(&self.socket, event, frame)
-    }
-}
-
-impl RoomTask {
-    pub(super) fn publish(&mut self, message: Arc<Message>) {
-        let seq = message.seq;
-        self.last_seq = self.last_seq.max(seq);
-        if self.ring.len() == RING {
-            self.ring.pop_front();
-        }
-        self.ring.push_back(message.clone());
-        let frame = self.frame(&*message);
-        let mut closed = Vec::new();
-        for (sid, sub) in &mut self.subs {
-            if sub.lagging || sub.cursor >= seq {
-                continue;
-            }
-            if sub.cursor != seq - 1 {
-                // A gap (another process stored in between): replay fills it in order.
-                sub.lagging = true;
-                continue;
-            }
-            match sub.deliver("message", &frame) {
-                Delivery::Sent => sub.cursor = seq,
-                Delivery::Full => {
-                    debug!(room = self.room, sid = %sid, seq, "slow reader: replaying from here");
-                    sub.lagging = true;
+impl<S: Sink> Feed<S> {
+    pub(super) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<FeedCmd<S>>,
+        mut events: broadcast::Receiver<Event>,
+    ) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let lagging = self.subs.values().any(|s| s.lagging);
+            let idle = self.subs.is_empty() && self.streaming.is_none();
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.command(cmd).await,
+                    None => break,
+                },
+                event = events.recv() => match event {
+                    Ok(event) => self.event(event),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        debug!(room = self.room, missed = n, "the feed fell behind the bus");
+                        self.resync().await;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tick.tick(), if lagging => self.catch_up_all().await,
+                () = tokio::time::sleep(super::IDLE), if idle => {
+                    if self.registry.upgrade().is_none_or(|r| r.retire(&self.room, &rx)) {
+                        break;
+                    }
                 }
-                Delivery::Closed => closed.push(*sid),
             }
         }
-        for sid in closed {
-            self.subs.remove(&sid);
+        debug!(room = self.room, "room feed stopped");
+    }
+
+    pub(super) async fn command(&mut self, cmd: FeedCmd<S>) {
+        match cmd {
+            FeedCmd::Subscribe { sink, since, reply } => {
+                let sid = sink.id();
+                self.subscribe(sink, since);
+                reply.send(self.pos).ok();
+                self.catch_up(sid).await;
+            }
+            FeedCmd::Unsubscribe { sid } => {
+                self.subs.remove(&sid);
+            }
         }
     }
 
-    pub(super) fn subscribe(&mut self, socket: SocketRef, flow: Arc<Flow>, since: Option<i64>) {
-        if !socket.connected() {
+    pub(super) fn subscribe(&mut self, sink: S, since: Option<Since>) {
+        if !sink.connected() {
             // It disconnected while this subscription was on its way: nothing to deliver to.
             return;
         }
-        let sid = socket.id;
-        let cursor = since.map(|s| s.clamp(0, self.last_seq));
-        socket.join(room_key(&self.room));
-        match self.subs.get_mut(&sid) {
+        let at = since.map(|s| Pos {
+            seq: s.seq.clamp(0, self.pos.seq),
+            rev: s.rev.map_or(self.pos.rev, |r| r.clamp(0, self.pos.rev)),
+        });
+        match self.subs.get_mut(&sink.id()) {
             Some(sub) => {
-                if let Some(cursor) = cursor
-                    && cursor < sub.cursor
+                if let Some(at) = at
+                    && (at.seq < sub.pos.seq || at.rev < sub.pos.rev)
                 {
-                    sub.cursor = cursor;
+                    sub.pos = Pos {
+                        seq: at.seq.min(sub.pos.seq),
+                        rev: at.rev.min(sub.pos.rev),
+                    };
                     sub.lagging = true;
                 }
             }
             None => {
-                let cursor = cursor.unwrap_or(self.last_seq);
+                let pos = at.unwrap_or(self.pos);
                 // A reply in progress reaches a newcomer as a snapshot, through the catch-up.
-                let lagging = cursor < self.last_seq || self.streaming.is_some();
-                self.subs
-                    .insert(sid, Sub::new(socket, flow, cursor, lagging));
+                let lagging = pos != self.pos || self.streaming.is_some();
+                let sub = Sub {
+                    sink,
+                    pos,
+                    lagging,
+                    delta_n: 0,
+                };
+                self.subs.insert(sub.sink.id(), sub);
             }
         }
     }
 
-    pub(super) fn replace(&mut self, message: Arc<Message>) {
-        if let Some(slot) = self.ring.iter_mut().find(|m| m.id == message.id) {
+    /// The feed lost track of the bus: storage says where the log stands, the bus where the
+    /// stream is, and every socket replays what it lacks.
+    pub(super) async fn resync(&mut self) {
+        match self.store.room(&self.room).await {
+            Ok(Some(room)) => {
+                self.pos = self.pos.max(Pos {
+                    seq: room.last_seq,
+                    rev: room.last_rev,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => warn!(cause = %e, room = self.room, "cannot reload the room's position"),
+        }
+        self.gap();
+    }
+
+    fn gap(&mut self) {
+        self.ring.clear();
+        self.streaming = self.bus.streaming(&self.room);
+        for sub in self.subs.values_mut() {
+            sub.lagging = true;
+        }
+    }
+
+    pub(super) fn event(&mut self, event: Event) {
+        match event {
+            Event::Logged(entry) => self.logged(&entry),
+            Event::Start(start) => self.start(start),
+            Event::Delta(delta) => self.delta(&delta),
+        }
+    }
+
+    fn logged(&mut self, entry: &Entry) {
+        let before = self.pos;
+        if entry.pos.rev <= before.rev {
+            return; // known already (from storage, or published twice)
+        }
+        if entry.kind == Kind::Ended
+            && self
+                .streaming
+                .as_ref()
+                .is_some_and(|s| s.start.id == entry.message.id)
+        {
+            self.streaming = None;
+        }
+        if entry.pos.rev != before.rev + 1 {
+            debug!(
+                room = self.room,
+                from = before.rev,
+                to = entry.pos.rev,
+                "gap in the log"
+            );
+            self.pos = entry.pos;
+            self.gap();
+            return;
+        }
+        self.pos = entry.pos;
+        self.keep(entry);
+        if entry.kind == Kind::Ended {
+            self.reset_deltas();
+        }
+        let after = entry.pos;
+        match (&entry.kind, &entry.end) {
+            (Kind::Ended, Some(end)) => self.deliver_entry("bot:end", &**end, before, after),
+            (Kind::New, _) => self.deliver_entry("message", &*entry.message, before, after),
+            (Kind::Deleted, _) => self.deliver_entry("deleted", &*entry.message, before, after),
+            (Kind::Edited | Kind::Ended, _) => {
+                self.deliver_entry("edited", &*entry.message, before, after);
+            }
+        }
+    }
+
+    /// Delivers a log entry to the sockets that were level with the log before it.
+    fn deliver_entry<T: Serialize + ?Sized>(
+        &mut self,
+        event: &str,
+        data: &T,
+        before: Pos,
+        after: Pos,
+    ) {
+        let frame = Frame::new(data, self.json);
+        self.broadcast(
+            event,
+            &frame,
+            |sub| sub.pos == before,
+            |sub| sub.pos = after,
+        );
+    }
+
+    /// A reply began or ended: every socket's count of its deltas starts again.
+    fn reset_deltas(&mut self) {
+        for sub in self.subs.values_mut() {
+            sub.delta_n = 0;
+        }
+    }
+
+    /// Keeps the ring current: new messages at its end, changed ones in place.
+    fn keep(&mut self, entry: &Entry) {
+        let message = entry.message.clone();
+        if entry.kind == Kind::New {
+            if self.ring.back().is_some_and(|m| m.seq + 1 != message.seq) {
+                self.ring.clear();
+            }
+            if self.ring.len() == RING {
+                self.ring.pop_front();
+            }
+            self.ring.push_back(message);
+        } else if let Some(slot) = self.ring.iter_mut().find(|m| m.id == message.id) {
             *slot = message;
         }
     }
 
-    pub(super) fn stream_start(&mut self, start: Arc<BotStart>) {
-        let frame = self.frame(&*start);
-        let mut closed = Vec::new();
-        for (sid, sub) in &mut self.subs {
-            sub.delta_n = 0;
-            if sub.lagging {
-                continue;
-            }
-            match sub.deliver("bot:start", &frame) {
-                Delivery::Sent => {}
-                Delivery::Full => sub.lagging = true,
-                Delivery::Closed => closed.push(*sid),
-            }
-        }
-        self.drop_subs(closed);
+    fn start(&mut self, start: Arc<BotStart>) {
+        self.reset_deltas();
+        let frame = Frame::new(&*start, self.json);
+        self.broadcast("bot:start", &frame, |_| true, |_| {});
         self.streaming = Some(Streaming {
             start,
             text: String::new(),
@@ -153,182 +286,67 @@ impl RoomTask {
         });
     }
 
-    pub(super) fn stream_delta(&mut self, id: &str, text: String) {
-        let Some(streaming) = self.streaming.as_mut().filter(|s| s.start.id == id) else {
+    fn delta(&mut self, delta: &Delta) {
+        let Some(streaming) = self.streaming.as_mut().filter(|s| s.start.id == delta.id) else {
+            // A stream this feed did not see begin: take it up from the bus's snapshot.
+            self.gap();
             return;
         };
-        streaming.n += 1;
-        streaming.text.push_str(&text);
-        let n = streaming.n;
-        let delta = BotDelta {
-            room: &self.room,
-            id,
+        if delta.n <= streaming.n {
+            return;
+        }
+        if delta.n != streaming.n + 1 {
+            self.gap();
+            return;
+        }
+        streaming.n = delta.n;
+        streaming.text.push_str(&delta.text);
+        let n = delta.n;
+        let room = self.room.clone();
+        let out = BotDelta {
+            room: &room,
+            id: &delta.id,
             n,
-            text: &text,
+            text: &delta.text,
         };
-        let frame = self.frame(&delta);
+        let frame = Frame::new(&out, self.json);
+        self.broadcast(
+            "bot:delta",
+            &frame,
+            |sub| sub.delta_n + 1 == n,
+            |sub| sub.delta_n = n,
+        );
+    }
+
+    /// Delivers one frame to every level socket that `ready` accepts (the others become
+    /// lagging), applying `sent` to those that took it.
+    fn broadcast<T: Serialize + ?Sized>(
+        &mut self,
+        event: &str,
+        frame: &Frame<'_, T>,
+        mut ready: impl FnMut(&mut Sub<S>) -> bool,
+        mut sent: impl FnMut(&mut Sub<S>),
+    ) {
         let mut closed = Vec::new();
         for (sid, sub) in &mut self.subs {
             if sub.lagging {
                 continue;
             }
-            if sub.delta_n + 1 != n {
+            if !ready(sub) {
                 sub.lagging = true;
                 continue;
             }
-            match sub.deliver("bot:delta", &frame) {
-                Delivery::Sent => sub.delta_n = n,
-                Delivery::Full => sub.lagging = true,
+            match sub.sink.deliver(event, frame) {
+                Delivery::Sent => sent(sub),
+                Delivery::Full => {
+                    debug!(room = self.room, sid = %sid, event, "slow reader: replaying from here");
+                    sub.lagging = true;
+                }
                 Delivery::Closed => closed.push(*sid),
             }
         }
-        self.drop_subs(closed);
-    }
-
-    pub(super) fn stream_end(&mut self, end: Arc<BotEnd>) {
-        if self
-            .streaming
-            .as_ref()
-            .is_some_and(|s| s.start.id == end.id)
-        {
-            self.streaming = None;
-        }
-        let frame = self.frame(&*end);
-        let mut closed = Vec::new();
-        for (sid, sub) in &mut self.subs {
-            sub.delta_n = 0;
-            if !sub.lagging {
-                match sub.deliver("bot:end", &frame) {
-                    Delivery::Sent => continue,
-                    Delivery::Full => sub.lagging = true,
-                    Delivery::Closed => {
-                        closed.push(*sid);
-                        continue;
-                    }
-                }
-            }
-            if sub.missed_ends.len() == MAX_MISSED_ENDS {
-                sub.missed_ends.pop_front();
-            }
-            sub.missed_ends.push_back(end.clone());
-        }
-        self.drop_subs(closed);
-    }
-
-    pub(super) fn drop_subs(&mut self, closed: Vec<Sid>) {
         for sid in closed {
             self.subs.remove(&sid);
-        }
-    }
-
-    /// Once a lagging socket has every message: the reply in progress as a snapshot, then the
-    /// reply ends it missed. `true` when it is fully level.
-    pub(super) fn level_streams(&mut self, sid: Sid) -> bool {
-        let Some(sub) = self.subs.get_mut(&sid) else {
-            return true;
-        };
-        while let Some(end) = sub.missed_ends.front() {
-            match sub.deliver("bot:end", &Frame::new(&**end, self.json)) {
-                Delivery::Sent => {
-                    sub.missed_ends.pop_front();
-                }
-                Delivery::Full => return false,
-                Delivery::Closed => {
-                    self.subs.remove(&sid);
-                    return true;
-                }
-            }
-        }
-        if let Some(streaming) = &self.streaming
-            && sub.delta_n < streaming.n.max(1)
-        {
-            let snapshot = BotSnapshot {
-                start: &streaming.start,
-                text: &streaming.text,
-                n: streaming.n,
-            };
-            match sub.deliver("bot:snapshot", &Frame::new(&snapshot, self.json)) {
-                Delivery::Sent => sub.delta_n = streaming.n,
-                Delivery::Full => return false,
-                Delivery::Closed => {
-                    self.subs.remove(&sid);
-                    return true;
-                }
-            }
-        }
-        true
-    }
-
-    pub(super) async fn catch_up_all(&mut self) {
-        let lagging: Vec<Sid> = self
-            .subs
-            .iter()
-            .filter(|(_, s)| s.lagging)
-            .map(|(sid, _)| *sid)
-            .collect();
-        for sid in lagging {
-            self.catch_up(sid).await;
-        }
-    }
-
-    /// Replays pages to one lagging socket until it is level or its queue is full again.
-    pub(super) async fn catch_up(&mut self, sid: Sid) {
-        loop {
-            let Some(sub) = self.subs.get(&sid) else {
-                return;
-            };
-            if !sub.lagging {
-                return;
-            }
-            let from = sub.cursor;
-            if from >= self.last_seq {
-                if self.level_streams(sid)
-                    && let Some(sub) = self.subs.get_mut(&sid)
-                {
-                    sub.lagging = false;
-                }
-                return;
-            }
-            let page = match self.page_after(from).await {
-                Some(page) if !page.is_empty() => page,
-                _ => return,
-            };
-            let Some(sub) = self.subs.get_mut(&sid) else {
-                return;
-            };
-            let batch = MessageBatch {
-                room: &self.room,
-                messages: &page,
-            };
-            match sub.deliver("messages", &Frame::new(&batch, self.json)) {
-                Delivery::Sent => {
-                    sub.cursor = page.last().map_or(from, |m| m.seq);
-                }
-                Delivery::Full => return,
-                Delivery::Closed => {
-                    self.subs.remove(&sid);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Up to a page of messages after `seq`: from the ring when it reaches back far enough.
-    pub(super) async fn page_after(&self, seq: i64) -> Option<Vec<Arc<Message>>> {
-        if self.ring.front().is_some_and(|m| m.seq <= seq + 1) {
-            let start = self.ring.partition_point(|m| m.seq <= seq);
-            return Some(self.ring.iter().skip(start).take(PAGE).cloned().collect());
-        }
-        match self
-            .store
-            .history(&self.room, None, Some(seq), PAGE as i64)
-            .await
-        {
-            Ok(rows) => Some(rows.iter().map(|m| Arc::new(to_wire(m))).collect()),
-            Err(e) => {
-                warn!(cause = %e, room = self.room, "cannot read messages to replay");
-                None
-            }
         }
     }
 }

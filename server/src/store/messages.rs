@@ -1,4 +1,4 @@
-//! Messages: appending with `seq`, history, edits, deletes and bot replies.
+//! Messages: appending with `seq`, and reading them back (history, lookups).
 
 use std::collections::HashMap;
 
@@ -57,23 +57,26 @@ impl Store {
         let mut stored = Vec::with_capacity(fresh.len());
         if !fresh.is_empty() {
             let row = sqlx::query(
-                "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+                "UPDATE rooms SET last_seq = last_seq + $1, last_rev = last_rev + $1
+                 WHERE id = $2 RETURNING last_seq, last_rev",
             )
             .bind(fresh.len() as i64)
             .bind(room)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-            let last: i64 = row.try_get("last_seq")?;
-            let first_seq = last - fresh.len() as i64 + 1;
-            for (seq, m) in (first_seq..).zip(&fresh) {
+            let n = fresh.len() as i64;
+            let first_seq = row.try_get::<i64, _>("last_seq")? - n + 1;
+            let first_rev = row.try_get::<i64, _>("last_rev")? - n + 1;
+            for ((seq, rev), m) in (first_seq..).zip(first_rev..).zip(&fresh) {
                 sqlx::query(
-                    "INSERT INTO messages (id, room_id, seq, user_id, user_name, client_id, text, ts, status)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO messages (id, room_id, seq, rev, user_id, user_name, client_id, text, ts, status)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&m.id)
                 .bind(room)
                 .bind(seq)
+                .bind(rev)
                 .bind(&m.user_id)
                 .bind(&m.user_name)
                 .bind(m.client_id.as_deref())
@@ -86,6 +89,7 @@ impl Store {
                     id: m.id.clone(),
                     room: room.to_owned(),
                     seq,
+                    rev,
                     user_id: m.user_id.clone(),
                     user_name: m.user_name.clone(),
                     text: m.text.clone(),
@@ -164,81 +168,6 @@ impl Store {
         row.map(|r| message_from_row(&r)).transpose()
     }
 
-    /// Replaces the text of the user's own message.
-    pub async fn edit(
-        &self,
-        room: &str,
-        id: &str,
-        user: &str,
-        text: &str,
-        ts: i64,
-    ) -> Result<StoredMessage, StoreError> {
-        self.change(room, id, user, Some(text), ts).await
-    }
-
-    /// Deletes the user's own message (its `seq` stays, its text goes).
-    pub async fn delete(
-        &self,
-        room: &str,
-        id: &str,
-        user: &str,
-        ts: i64,
-    ) -> Result<StoredMessage, StoreError> {
-        self.change(room, id, user, None, ts).await
-    }
-
-    async fn change(
-        &self,
-        room: &str,
-        id: &str,
-        user: &str,
-        text: Option<&str>,
-        ts: i64,
-    ) -> Result<StoredMessage, StoreError> {
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND id = $2"
-        ))
-        .bind(room)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let mut message = message_from_row(&row)?;
-        if message.deleted {
-            return Err(StoreError::NotFound);
-        }
-        if message.user_id != user {
-            return Err(StoreError::NotAuthor);
-        }
-        match text {
-            Some(text) => {
-                sqlx::query("UPDATE messages SET text = $1, edited_ts = $2 WHERE id = $3")
-                    .bind(text)
-                    .bind(ts)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                message.text = text.to_owned();
-            }
-            None => {
-                sqlx::query(
-                    "UPDATE messages SET text = '', deleted = 1, edited_ts = $1 WHERE id = $2",
-                )
-                .bind(ts)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                message.text.clear();
-                message.deleted = true;
-            }
-        }
-        message.edited_ts = Some(ts);
-        tx.commit().await?;
-        Ok(message)
-    }
-
     /// The message a user sent with `client_id` in a room, if any.
     pub async fn by_client_id(
         &self,
@@ -255,30 +184,5 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| message_from_row(&r)).transpose()
-    }
-
-    /// Ends every reply left streaming by a server that stopped without finishing it; their
-    /// text so far is kept. Returns how many there were.
-    pub async fn end_interrupted(&self, meta: &str) -> Result<u64, StoreError> {
-        let _writer = self.writer().await;
-        let done = sqlx::query(
-            "UPDATE messages SET status = 'done', meta = $1 WHERE status = 'streaming'",
-        )
-        .bind(meta)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// Writes the final text of a streamed message (a bot reply) with its metadata.
-    pub async fn finish(&self, id: &str, text: &str, meta: &str) -> Result<(), StoreError> {
-        let _writer = self.writer().await;
-        sqlx::query("UPDATE messages SET text = $1, status = 'done', meta = $2 WHERE id = $3")
-            .bind(text)
-            .bind(meta)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }

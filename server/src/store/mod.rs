@@ -6,8 +6,9 @@
 //! out the same `seq` twice.
 //!
 //! One file per table family: `users`, `rooms`, `members` (membership and read marks),
-//! `messages`, `settings`; the row types in `types`, the schema in `schema`.
+//! `messages`, `changes` (edits, deletes, reply ends: the room's change log), `settings`; the row types in `types`, the schema in `schema`.
 
+mod changes;
 mod members;
 mod messages;
 mod rooms;
@@ -23,7 +24,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
-pub use types::{Appended, MessageStatus, NewMessage, Room, RoomView, StoredMessage};
+pub use types::{Appended, Change, MessageStatus, NewMessage, Pos, Room, RoomView, StoredMessage};
 
 pub use schema::latest_version;
 

@@ -40,23 +40,26 @@ impl Store {
             name: name.to_owned(),
             private,
             last_seq: 0,
+            last_rev: 0,
             bot,
         })
     }
 
     /// A room by id.
     pub async fn room(&self, id: &str) -> Result<Option<Room>, StoreError> {
-        let row = sqlx::query("SELECT id, name, private, last_seq, bot FROM rooms WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, private, last_seq, last_rev, bot FROM rooms WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| room_from_row(&r)).transpose()
     }
 
     /// Public rooms and the private rooms the user belongs to, with membership and read marks.
     pub async fn rooms_for(&self, user: &str) -> Result<Vec<RoomView>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.name, r.private, r.last_seq, r.bot, m.user_id AS member, m.read_seq
+            "SELECT r.id, r.name, r.private, r.last_seq, r.last_rev, r.bot, m.user_id AS member, m.read_seq
              FROM rooms r LEFT JOIN members m ON m.room_id = r.id AND m.user_id = $1
              WHERE r.private = 0 OR m.user_id IS NOT NULL
              ORDER BY r.name, r.id",

@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settings",
         include_str!("../../migrations/0002_settings.sql"),
     ),
+    (
+        3,
+        "changes",
+        include_str!("../../migrations/0003_changes.sql"),
+    ),
 ];
 
 /// How many times a start-up races another process's migration before it gives up.

@@ -13,6 +13,8 @@ pub struct StoredMessage {
     pub room: String,
     /// Position in the room: 1, 2, 3, … without gaps.
     pub seq: i64,
+    /// Position of its latest change in the room's change log.
+    pub rev: i64,
     /// Author's user id.
     pub user_id: String,
     /// Author's display name at the time of writing.
@@ -98,6 +100,26 @@ impl Appended {
     }
 }
 
+/// Where a room's log stands: its last message (`seq`) and its last change (`rev`). Every
+/// change takes the next `rev`; a new message also takes the next `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub struct Pos {
+    /// The `seq` of the latest message.
+    pub seq: i64,
+    /// The position of the latest change.
+    pub rev: i64,
+}
+
+/// A change committed to a room's log: the message in its new state, and where the log stood
+/// after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The message changed (edited, deleted, or a reply ended).
+    pub message: StoredMessage,
+    /// The room's position after this change (`pos.rev == message.rev`).
+    pub pos: Pos,
+}
+
 /// A room.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Room {
@@ -109,6 +131,8 @@ pub struct Room {
     pub private: bool,
     /// The `seq` of the latest message.
     pub last_seq: i64,
+    /// The position of the latest change (see [`Pos`]).
+    pub last_rev: i64,
     /// Whether this is a private room between a user and the bot.
     pub bot: bool,
 }
@@ -124,8 +148,7 @@ pub struct RoomView {
     pub read_seq: i64,
 }
 
-pub(super) const MESSAGE_COLUMNS: &str =
-    "id, room_id, seq, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta";
+pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta";
 
 pub(super) fn room_from_row(r: &AnyRow) -> Result<Room, StoreError> {
     Ok(Room {
@@ -133,6 +156,7 @@ pub(super) fn room_from_row(r: &AnyRow) -> Result<Room, StoreError> {
         name: r.try_get("name")?,
         private: r.try_get::<i64, _>("private")? != 0,
         last_seq: r.try_get("last_seq")?,
+        last_rev: r.try_get("last_rev")?,
         bot: r.try_get::<i64, _>("bot")? != 0,
     })
 }
@@ -142,6 +166,7 @@ pub(super) fn message_from_row(r: &AnyRow) -> Result<StoredMessage, StoreError> 
         id: r.try_get("id")?,
         room: r.try_get("room_id")?,
         seq: r.try_get("seq")?,
+        rev: r.try_get("rev")?,
         user_id: r.try_get("user_id")?,
         user_name: r.try_get("user_name")?,
         text: r.try_get("text")?,

@@ -88,6 +88,8 @@ pub struct BotEnd {
     pub id: String,
     /// The reply's room `seq`.
     pub seq: i64,
+    /// The end's position in the room's change log.
+    pub rev: i64,
     /// The whole text.
     pub text: String,
     /// `stop`, `length`, `cancelled` or `error` (or what else the model said).
@@ -127,6 +129,15 @@ impl FinishReason {
         }
     }
 
+    /// A stored or sent reason read back.
+    pub fn parse(reason: String) -> Self {
+        match reason.as_str() {
+            "cancelled" => Self::Cancelled,
+            "error" => Self::Error,
+            _ => Self::from_model(reason),
+        }
+    }
+
     /// The wire form.
     pub fn as_str(&self) -> &str {
         match self {
@@ -158,6 +169,9 @@ mod tests {
             r#""length""#
         );
         assert_eq!(json(FinishReason::Cancelled), r#""cancelled""#);
+        for r in ["stop", "length", "cancelled", "error", "content_filter"] {
+            assert_eq!(FinishReason::parse(r.to_owned()).as_str(), r);
+        }
         assert_eq!(json(FinishReason::Error), r#""error""#);
         // A reason we have no name for reaches members as the model gave it.
         assert_eq!(

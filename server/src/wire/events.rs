@@ -13,6 +13,10 @@ pub struct Auth {
     /// Last `seq` seen per room, for recovery.
     #[serde(default)]
     pub since: std::collections::HashMap<String, i64>,
+    /// Last change position (`rev`) seen per room: with `since`, changes after it are
+    /// replayed too.
+    #[serde(default)]
+    pub rev: std::collections::HashMap<String, i64>,
 }
 
 /// `create`.
@@ -32,6 +36,8 @@ pub struct JoinRoom {
     pub room: String,
     /// Replay after this `seq`.
     pub since: Option<i64>,
+    /// With `since`: replay the changes after this `rev` too.
+    pub rev: Option<i64>,
 }
 
 /// Events that name only a room: `leave`, `presence`.

@@ -58,6 +58,8 @@ pub struct Message {
     pub id: String,
     /// Position in the room.
     pub seq: i64,
+    /// Position of its latest change in the room's change log.
+    pub rev: i64,
     /// Author.
     pub user_id: String,
     /// Author's name.

@@ -61,7 +61,7 @@ pub(super) async fn send(
         // After the turn, so the allowance is spent in the order the messages were sent.
         chat.check_rate(&conn.identity.user_id).await?;
         require_member(&chat, &conn, &payload.room).await?;
-        let hub = chat.hubs.get(&payload.room).await?;
+        let hub = chat.writers.get(&payload.room).await?;
         // A request for the bot is admitted (or refused) before anything is stored.
         let admission = if chat.bot.addressed(&payload.room, &payload.text).await {
             match chat.bot.admit(&payload.room, &conn.identity.user_id) {
@@ -134,7 +134,6 @@ pub(super) async fn send(
 }
 
 pub(super) async fn edit(
-    s: SocketRef,
     turn: Turn,
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -146,40 +145,25 @@ pub(super) async fn edit(
         check_text(&chat, &payload.text)?;
         turn.wait().await?;
         require_member(&chat, &conn, &payload.room).await?;
-        let changed = chat
-            .store
-            .edit(
-                &payload.room,
+        let change = chat
+            .writers
+            .get(&payload.room)
+            .await?
+            .change(
                 &payload.id,
                 &conn.identity.user_id,
-                &payload.text,
+                Some(payload.text),
                 now_ms(),
             )
-            .await
-            .map_err(store_error)?;
-        publish_change(&chat, &s, &payload.room, &changed, "edited").await
+            .await?;
+        Ok(to_wire(&change.message))
     }
     .instrument(conn.span.clone())
     .await;
     answer(ack, result).await;
 }
 
-/// Tells the room about an edited or deleted message and keeps the hub's replay copy current.
-pub(super) async fn publish_change(
-    chat: &Chat,
-    s: &SocketRef,
-    room: &str,
-    changed: &crate::store::StoredMessage,
-    event: &str,
-) -> Answer<crate::wire::Message> {
-    let message = Arc::new(to_wire(changed));
-    chat.hubs.get(room).await?.replace(message.clone()).await;
-    s.within(room_key(room)).emit(event, &*message).await.ok();
-    Ok((*message).clone())
-}
-
 pub(super) async fn delete(
-    s: SocketRef,
     turn: Turn,
     State(chat): State<Chat>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -190,12 +174,13 @@ pub(super) async fn delete(
         let payload = payload.map_err(bad_payload)?;
         turn.wait().await?;
         require_member(&chat, &conn, &payload.room).await?;
-        let changed = chat
-            .store
-            .delete(&payload.room, &payload.id, &conn.identity.user_id, now_ms())
-            .await
-            .map_err(store_error)?;
-        publish_change(&chat, &s, &payload.room, &changed, "deleted").await
+        let change = chat
+            .writers
+            .get(&payload.room)
+            .await?
+            .change(&payload.id, &conn.identity.user_id, None, now_ms())
+            .await?;
+        Ok(to_wire(&change.message))
     }
     .instrument(conn.span.clone())
     .await;

@@ -23,7 +23,7 @@ use super::{Chat, Conn, auth, store_error};
 use crate::{
     clock::now_ms,
     flow::{Ack, Flow, turn::too_many_pending},
-    room::user_room,
+    room::{Since, user_room},
     store::RoomView,
     wire::{Auth, ErrorBody, ErrorCode, Reply, RoomInfo, Session},
 };
@@ -91,8 +91,16 @@ pub async fn authenticate(
     let span = info_span!("conn", user = %identity.user_id, guest = identity.guest);
     let flow = Arc::new(Flow::new(&s, &chat.flow_limits, chat.cuts.clone()));
     s.extensions.insert(flow.clone());
+    let since = auth
+        .since
+        .iter()
+        .map(|(room, &seq)| {
+            let rev = auth.rev.get(room).copied();
+            (room.clone(), Since { seq, rev })
+        })
+        .collect();
     s.extensions
-        .insert(Arc::new(Conn::new(span, identity, auth.since, token, flow)));
+        .insert(Arc::new(Conn::new(span, identity, since, token, flow)));
     // socketioxide sends CONNECT after this middleware and runs the connect handler later, in a
     // task of its own: an event the client sends the moment CONNECT arrives must find these.
     register_events(&s);
@@ -221,7 +229,7 @@ async fn subscribe_user(
     via: &SocketRef,
     user: &str,
     room: &str,
-    origin: Option<(&SocketRef, Option<i64>)>,
+    origin: Option<(&SocketRef, Option<Since>)>,
 ) {
     let sockets = via.within(user_room(user)).sockets();
     for socket in sockets {

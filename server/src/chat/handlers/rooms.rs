@@ -12,7 +12,7 @@ use crate::{
     bot::BOT_ID,
     chat::{Chat, Conn, auth, store_error},
     flow::{Ack, Turn},
-    room::user_room,
+    room::{Since, user_room},
     wire::{
         AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JOINED_READS_MAX, JoinRoom, Joined,
         Left, ReadMark, RoomOnly,
@@ -109,13 +109,16 @@ pub(super) async fn join_room(
             .add_member(&payload.room, user, now_ms())
             .await
             .map_err(store_error)?;
+        let since = payload.since.map(|seq| Since {
+            seq,
+            rev: payload.rev,
+        });
         if conn.in_room(&payload.room) {
-            if payload.since.is_some() {
-                chat.subscribe(&s, &conn, &payload.room, payload.since)
-                    .await?;
+            if since.is_some() {
+                chat.subscribe(&s, &conn, &payload.room, since).await?;
             }
         } else {
-            subscribe_user(&chat, &s, user, &payload.room, Some((&s, payload.since))).await;
+            subscribe_user(&chat, &s, user, &payload.room, Some((&s, since))).await;
         }
         let view = visible_room(&chat, user, &payload.room).await?;
         let reads = chat

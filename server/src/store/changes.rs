@@ -1,0 +1,182 @@
+//! Changes to stored messages (edits, deletes, the end of a bot reply), each taking the room's
+//! next position in its change log, and reading the changes back after a position.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{
+    Store, StoreError,
+    types::{Change, MESSAGE_COLUMNS, MessageStatus, Pos, StoredMessage, message_from_row},
+};
+
+/// Takes the room's next `rev` inside `tx`; returns where the log then stands.
+async fn next_rev(tx: &mut Transaction<'static, Any>, room: &str) -> Result<Pos, StoreError> {
+    let row = sqlx::query(
+        "UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_seq, last_rev",
+    )
+    .bind(room)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok(Pos {
+        seq: row.try_get("last_seq")?,
+        rev: row.try_get("last_rev")?,
+    })
+}
+
+impl Store {
+    /// Replaces the text of the user's own message.
+    pub async fn edit(
+        &self,
+        room: &str,
+        id: &str,
+        user: &str,
+        text: &str,
+        ts: i64,
+    ) -> Result<Change, StoreError> {
+        self.change(room, id, user, Some(text), ts).await
+    }
+
+    /// Deletes the user's own message (its `seq` stays, its text goes).
+    pub async fn delete(
+        &self,
+        room: &str,
+        id: &str,
+        user: &str,
+        ts: i64,
+    ) -> Result<Change, StoreError> {
+        self.change(room, id, user, None, ts).await
+    }
+
+    async fn change(
+        &self,
+        room: &str,
+        id: &str,
+        user: &str,
+        text: Option<&str>,
+        ts: i64,
+    ) -> Result<Change, StoreError> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        // The room's row first: on PostgreSQL it is locked until commit, so changes to one room
+        // are serialized and each reads the message as the one before left it. A refusal
+        // rolls the position back.
+        let pos = next_rev(&mut tx, room).await?;
+        let mut message = locked_message(&mut tx, room, id).await?;
+        if message.deleted {
+            return Err(StoreError::NotFound);
+        }
+        if message.user_id != user {
+            return Err(StoreError::NotAuthor);
+        }
+        match text {
+            Some(text) => message.text = text.to_owned(),
+            None => {
+                message.text.clear();
+                message.deleted = true;
+            }
+        }
+        message.edited_ts = Some(ts);
+        message.rev = pos.rev;
+        sqlx::query(
+            "UPDATE messages SET text = $1, deleted = $2, edited_ts = $3, rev = $4 WHERE id = $5",
+        )
+        .bind(&message.text)
+        .bind(i64::from(message.deleted))
+        .bind(ts)
+        .bind(pos.rev)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Change { message, pos })
+    }
+
+    /// Writes the final text of a streamed message (a bot reply) with its metadata.
+    pub async fn finish(
+        &self,
+        room: &str,
+        id: &str,
+        text: &str,
+        meta: &str,
+    ) -> Result<Change, StoreError> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        let pos = next_rev(&mut tx, room).await?;
+        let mut message = locked_message(&mut tx, room, id).await?;
+        sqlx::query(
+            "UPDATE messages SET text = $1, status = 'done', meta = $2, rev = $3 WHERE id = $4",
+        )
+        .bind(text)
+        .bind(meta)
+        .bind(pos.rev)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        message.text = text.to_owned();
+        message.status = MessageStatus::Done;
+        message.meta = Some(meta.to_owned());
+        message.rev = pos.rev;
+        Ok(Change { message, pos })
+    }
+
+    /// Ends every reply left streaming by a server that stopped without finishing it; their
+    /// text so far is kept, and each end is a change in its room's log. Returns how many.
+    pub async fn end_interrupted(&self, meta: &str) -> Result<u64, StoreError> {
+        let rows = sqlx::query("SELECT room_id, id, text FROM messages WHERE status = 'streaming'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut ended = 0;
+        for row in rows {
+            let room: String = row.try_get("room_id")?;
+            let id: String = row.try_get("id")?;
+            let text: String = row.try_get("text")?;
+            self.finish(&room, &id, &text, meta).await?;
+            ended += 1;
+        }
+        Ok(ended)
+    }
+
+    /// The changes after position `after` up to `upto` to messages up to `max_seq`, in log
+    /// order, at most `limit`; each message in its latest state (its `rev` is the change's
+    /// position). A message changed twice appears once, at its latest position.
+    pub async fn changes_after(
+        &self,
+        room: &str,
+        after: i64,
+        upto: i64,
+        max_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE room_id = $1 AND rev > $2 AND rev <= $3 AND seq <= $4
+             ORDER BY rev ASC LIMIT $5"
+        ))
+        .bind(room)
+        .bind(after)
+        .bind(upto)
+        .bind(max_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+}
+
+/// A message of the room, read inside `tx` after it took the room's row.
+async fn locked_message(
+    tx: &mut Transaction<'static, Any>,
+    room: &str,
+    id: &str,
+) -> Result<StoredMessage, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND id = $2"
+    ))
+    .bind(room)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    message_from_row(&row)
+}
