@@ -1,0 +1,421 @@
+//! A room's feed in process, against recording sinks in place of sockets, on `sqlite::memory:`:
+//! live delivery in log order, a slow reader replayed without loss or duplicate, recovery of
+//! changes by position, a lost bus message repaired from storage, and two nodes (two writers
+//! and two feeds) sharing one store and one bus.
+
+mod common;
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use serde::Serialize;
+use serde_json::Value;
+use server::{
+    flow::{Delivery, Frame},
+    room::{Feeds, MemoryBus, RoomBus, Since, Sink, Writers},
+    store::{MessageStatus, NewMessage, Store},
+};
+use socketioxide::socket::Sid;
+
+/// A socket stand-in: records what it is given; refuses while `full`.
+#[derive(Clone)]
+struct Recorder {
+    sid: Sid,
+    got: Arc<Mutex<Vec<(String, Value)>>>,
+    full: Arc<AtomicBool>,
+}
+
+impl Recorder {
+    fn new() -> Self {
+        Self {
+            sid: Sid::new(),
+            got: Arc::default(),
+            full: Arc::default(),
+        }
+    }
+
+    fn events(&self) -> Vec<(String, Value)> {
+        self.got.lock().expect("lock").clone()
+    }
+
+    /// Waits (up to 5 s) until what it got satisfies `done`.
+    async fn until(&self, what: &str, done: impl Fn(&[(String, Value)]) -> bool) {
+        for _ in 0..500 {
+            if done(&self.events()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{what}: not within 5 s; got {:?}", self.events());
+    }
+
+    /// What this socket's client would show: every message by seq, changes applied.
+    fn view(&self) -> Vec<(i64, String, bool)> {
+        let mut view = std::collections::BTreeMap::new();
+        for (event, v) in self.events() {
+            let mut apply = |m: &Value| {
+                let seq = m["seq"].as_i64().expect("seq");
+                let text = m["text"].as_str().unwrap_or_default().to_owned();
+                let deleted = m["deleted"].as_bool().unwrap_or(false);
+                view.insert(seq, (seq, text, deleted));
+            };
+            match event.as_str() {
+                "message" | "edited" | "deleted" | "bot:end" => apply(&v),
+                "messages" => v["messages"]
+                    .as_array()
+                    .expect("batch")
+                    .iter()
+                    .for_each(apply),
+                _ => {}
+            }
+        }
+        view.into_values().collect()
+    }
+}
+
+impl Sink for Recorder {
+    fn id(&self) -> Sid {
+        self.sid
+    }
+
+    fn connected(&self) -> bool {
+        true
+    }
+
+    fn deliver<T: Serialize + ?Sized>(&self, event: &str, frame: &Frame<'_, T>) -> Delivery {
+        if self.full.load(Ordering::SeqCst) {
+            return Delivery::Full;
+        }
+        let value = serde_json::to_value(frame).expect("json");
+        self.got
+            .lock()
+            .expect("lock")
+            .push((event.to_owned(), value));
+        Delivery::Sent
+    }
+}
+
+/// One node: its writers and its feeds, on a shared store and bus.
+struct Node {
+    writers: Writers,
+    feeds: Feeds<Recorder>,
+}
+
+fn node(store: &Store, bus: &Arc<dyn RoomBus>) -> Node {
+    Node {
+        writers: Writers::new(store.clone(), bus.clone()),
+        feeds: Feeds::new(store.clone(), bus.clone(), true),
+    }
+}
+
+fn message(n: usize) -> NewMessage {
+    NewMessage {
+        id: format!("m{n}"),
+        user_id: "ada".into(),
+        user_name: "Ada".into(),
+        text: format!("hello {n}"),
+        ts: 0,
+        client_id: Some(format!("c{n}")),
+        status: MessageStatus::Done,
+    }
+}
+
+async fn setup() -> (Store, Arc<dyn RoomBus>) {
+    let store = common::memory_store(&["ada"], "r").await;
+    (store, Arc::new(MemoryBus::default()))
+}
+
+async fn send(node: &Node, n: usize) {
+    node.writers
+        .get("r")
+        .await
+        .expect("writer")
+        .send(message(n))
+        .await
+        .expect("stored");
+}
+
+async fn edit(node: &Node, n: usize, text: Option<&str>) {
+    node.writers
+        .get("r")
+        .await
+        .expect("writer")
+        .change(&format!("m{n}"), "ada", text.map(str::to_owned), 1)
+        .await
+        .expect("changed");
+}
+
+/// The room as `history` returns it.
+async fn history(store: &Store) -> Vec<(i64, String, bool)> {
+    store
+        .history("r", None, None, 1000)
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|m| (m.seq, m.text, m.deleted))
+        .collect()
+}
+
+fn revs(events: &[(String, Value)]) -> Vec<(String, i64)> {
+    events
+        .iter()
+        .map(|(e, v)| (e.clone(), v["rev"].as_i64().unwrap_or(-1)))
+        .collect()
+}
+
+#[tokio::test]
+async fn live_changes_reach_a_socket_in_log_order_each_once() {
+    let (store, bus) = setup().await;
+    let node = node(&store, &bus);
+    let sink = Recorder::new();
+    node.feeds
+        .subscribe("r", sink.clone(), None)
+        .await
+        .expect("subscribed");
+    for n in 1..=3 {
+        send(&node, n).await;
+    }
+    edit(&node, 1, Some("edited")).await;
+    edit(&node, 2, None).await;
+    sink.until("five entries", |got| got.len() == 5).await;
+    assert_eq!(
+        revs(&sink.events()),
+        [
+            ("message", 1),
+            ("message", 2),
+            ("message", 3),
+            ("edited", 4),
+            ("deleted", 5)
+        ]
+        .map(|(e, r)| (e.to_owned(), r))
+    );
+    assert_eq!(sink.view(), history(&store).await);
+}
+
+#[tokio::test]
+async fn a_slow_reader_is_replayed_what_it_missed_then_goes_live_again() {
+    let (store, bus) = setup().await;
+    let node = node(&store, &bus);
+    let sink = Recorder::new();
+    node.feeds
+        .subscribe("r", sink.clone(), None)
+        .await
+        .expect("subscribed");
+    send(&node, 1).await;
+    sink.until("first message", |got| got.len() == 1).await;
+    sink.full.store(true, Ordering::SeqCst);
+    for n in 2..=150 {
+        send(&node, n).await;
+    }
+    edit(&node, 1, Some("changed while full")).await;
+    edit(&node, 149, None).await;
+    sink.full.store(false, Ordering::SeqCst);
+    sink.until("level again", |got| got.len() == 5).await;
+    send(&node, 151).await;
+    sink.until("live again", |got| got.len() == 6).await;
+    let events = sink.events();
+    // 149 missed messages in two batches (of at most 100) in their latest state, then the
+    // changes after its position to messages it now has, in log order, then live again.
+    assert_eq!(
+        revs(&events)[3..],
+        [("edited", 151), ("deleted", 152), ("message", 153)].map(|(e, r)| (e.to_owned(), r))
+    );
+    let kinds: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(kinds[..3], ["message", "messages", "messages"]);
+    assert_eq!(
+        sink_seqs(&events),
+        (1..=151).collect::<Vec<_>>(),
+        "each message once, in order"
+    );
+    assert_eq!(sink.view(), history(&store).await);
+}
+
+#[tokio::test]
+async fn recovery_with_a_rev_replays_the_changes_a_client_missed() {
+    let (store, bus) = setup().await;
+    let node = node(&store, &bus);
+    for n in 1..=4 {
+        send(&node, n).await;
+    }
+    // The client saw messages 1–4 (rev 4); then, while it was away:
+    edit(&node, 1, Some("edited once")).await;
+    edit(&node, 2, None).await;
+    send(&node, 5).await;
+    edit(&node, 5, Some("new and edited")).await;
+    edit(&node, 1, Some("edited twice")).await;
+
+    let recovering = Recorder::new();
+    let since = Since {
+        seq: 4,
+        rev: Some(4),
+    };
+    node.feeds
+        .subscribe("r", recovering.clone(), Some(since))
+        .await
+        .expect("subscribed");
+    recovering.until("replayed", |got| got.len() == 4).await;
+    let events = recovering.events();
+    // The new message in its latest state, then the changes after rev 4 to messages 1–5 in
+    // log order, each message at its latest change (m5's edit repeats what its batch had).
+    assert_eq!(events[0].0, "messages");
+    assert_eq!(events[0].1["messages"][0]["text"], "new and edited");
+    assert_eq!(
+        revs(&events[1..]),
+        [("deleted", 6), ("edited", 8), ("edited", 9)].map(|(e, r)| (e.to_owned(), r))
+    );
+    // What it holds of each message it was given is what history holds.
+    let expected = history(&store).await;
+    for entry in recovering.view() {
+        assert_eq!(Some(&entry), expected.iter().find(|e| e.0 == entry.0));
+    }
+
+    // An old client (no rev) gets the new message only, as before.
+    let old = Recorder::new();
+    let since = Since { seq: 4, rev: None };
+    node.feeds
+        .subscribe("r", old.clone(), Some(since))
+        .await
+        .expect("subscribed");
+    old.until("replayed", |got| !got.is_empty()).await;
+    send(&node, 6).await;
+    old.until("live", |got| got.len() == 2).await;
+    let kinds: Vec<String> = old.events().into_iter().map(|(e, _)| e).collect();
+    assert_eq!(kinds, ["messages", "message"]);
+}
+
+#[tokio::test]
+async fn a_message_lost_on_the_bus_is_replayed_from_storage() {
+    let (store, bus) = setup().await;
+    let node = node(&store, &bus);
+    let sink = Recorder::new();
+    node.feeds
+        .subscribe("r", sink.clone(), None)
+        .await
+        .expect("subscribed");
+    send(&node, 1).await;
+    // Stored by someone whose bus message never arrives (another node, a dropped packet).
+    store
+        .append("r", &[message(2), message(3)])
+        .await
+        .expect("stored");
+    send(&node, 4).await;
+    sink.until("all four", |got| sink_seqs(got) == [1, 2, 3, 4])
+        .await;
+    assert_eq!(sink.view(), history(&store).await);
+}
+
+fn sink_seqs(got: &[(String, Value)]) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    for (event, v) in got {
+        match event.as_str() {
+            "message" => seqs.push(v["seq"].as_i64().unwrap_or(-1)),
+            "messages" => seqs.extend(
+                v["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| m["seq"].as_i64().unwrap_or(-1)),
+            ),
+            _ => {}
+        }
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn two_nodes_sharing_a_store_and_a_bus_deliver_each_others_messages_in_order() {
+    let (store, bus) = setup().await;
+    let (a, b) = (node(&store, &bus), node(&store, &bus));
+    let (on_a, on_b) = (Recorder::new(), Recorder::new());
+    a.feeds
+        .subscribe("r", on_a.clone(), None)
+        .await
+        .expect("subscribed");
+    b.feeds
+        .subscribe("r", on_b.clone(), None)
+        .await
+        .expect("subscribed");
+    // Both nodes write, interleaved, each through its own writer.
+    for n in 1..=20 {
+        send(if n % 2 == 0 { &a } else { &b }, n).await;
+    }
+    edit(&a, 3, Some("edited on a")).await;
+    edit(&b, 4, None).await;
+    for sink in [&on_a, &on_b] {
+        sink.until("everything", |got| got.len() >= 22).await;
+        assert_eq!(sink_seqs(&sink.events()), (1..=20).collect::<Vec<_>>());
+        assert_eq!(sink.view(), history(&store).await);
+    }
+}
+
+#[tokio::test]
+async fn a_reply_streamed_on_one_node_reaches_a_late_viewer_on_another_as_a_snapshot() {
+    let (store, bus) = setup().await;
+    let (a, b) = (node(&store, &bus), node(&store, &bus));
+    let writer = a.writers.get("r").await.expect("writer");
+    let reply = writer
+        .send(NewMessage {
+            status: MessageStatus::Streaming,
+            text: String::new(),
+            ..message(1)
+        })
+        .await
+        .expect("stored");
+    let reply = reply.message().clone();
+    writer.stream_start(server::wire::BotStart {
+        room: "r".into(),
+        id: reply.id.clone(),
+        seq: reply.seq,
+        request_id: "q".into(),
+        user_id: "bot".into(),
+        name: "Bot".into(),
+        ts: 0,
+    });
+    for (n, text) in [(1, "Hel"), (2, "lo, "), (3, "wor")] {
+        writer.stream_delta(&reply.id, n, text.into());
+    }
+    // A viewer on the other node arrives mid-reply: the text so far, then the rest live.
+    let late = Recorder::new();
+    b.feeds
+        .subscribe("r", late.clone(), None)
+        .await
+        .expect("subscribed");
+    late.until("snapshot", |got| !got.is_empty()).await;
+    writer.stream_delta(&reply.id, 4, "ld".into());
+    let end = server::wire::BotEnd {
+        room: "r".into(),
+        id: reply.id.clone(),
+        seq: reply.seq,
+        rev: 0,
+        text: "Hello, world".into(),
+        finish_reason: server::wire::FinishReason::Stop,
+        usage: None,
+        error: None,
+    };
+    writer
+        .finish(end, r#"{"finishReason":"stop"}"#.into())
+        .await
+        .expect("finished");
+    late.until("end", |got| got.len() == 3).await;
+    let events = late.events();
+    assert_eq!(events[0].0, "bot:snapshot");
+    assert_eq!(
+        (events[0].1["text"].as_str(), events[0].1["n"].as_u64()),
+        (Some("Hello, wor"), Some(3))
+    );
+    assert_eq!(
+        (events[1].0.as_str(), events[1].1["n"].as_u64()),
+        ("bot:delta", Some(4))
+    );
+    assert_eq!(revs(&events[2..]), [("bot:end".to_owned(), 2)]);
+    assert_eq!(events[2].1["text"], "Hello, world");
+    assert!(
+        bus.streaming("r").is_none(),
+        "the bus forgets an ended reply"
+    );
+}
