@@ -10,12 +10,13 @@
 //! - [`cut`]: closing one client's transport from the server side (a slow client's).
 //! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
 //!   bounded in bytes (answers that wait for room, the output budget).
-//! - [`room`]: the room layer below chat and bot: each active room's task stores messages
-//!   (getting their `seq`) and delivers them to the room's sockets in order (cursors, lag,
-//!   replay, the bot's stream).
+//! - [`room`]: the room layer below chat and bot: each room's writer stores its changes
+//!   (getting `seq` and `rev`) and publishes them on a bus; each node's feed delivers them to
+//!   its sockets in order (positions, lag, replay, the bot's stream).
 //! - [`ports`]: state that will leave the process with several nodes, behind small traits with
 //!   in-memory implementations (rate limits, presence).
-//! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`.
+//! - [`store`]: durable state through sqlx (SQLite by default, PostgreSQL by URL); assigns `seq`
+//!   and `rev`.
 //! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
 //!   (embedded offline bot or any OpenAI-compatible API).

@@ -1,5 +1,5 @@
 //! The chatbot: who may ask, the queue per room, and the reply loop that streams a backend's
-//! answer into the room through its hub.
+//! answer into the room through the room's writer.
 //!
 //! - [`backend`]: the small trait every model implements.
 //! - [`embedded`]: the offline default.

@@ -66,10 +66,10 @@ impl Bot {
     /// Writes one reply; returns the tokens it cost.
     async fn reply(&self, request: &Request) -> u64 {
         let cfg = &self.0.config;
-        let Ok(hub) = self.0.writers.get(&request.room).await else {
+        let Ok(writer) = self.0.writers.get(&request.room).await else {
             return 0;
         };
-        let stored = hub
+        let stored = writer
             .send(NewMessage {
                 id: crate::ids::new_id("m_", 16),
                 user_id: BOT_ID.to_owned(),
@@ -95,7 +95,7 @@ impl Bot {
         {
             *reply_id = Some(reply.id.clone());
         }
-        hub.stream_start(BotStart {
+        writer.stream_start(BotStart {
             room: request.room.clone(),
             id: reply.id.clone(),
             seq: reply.seq,
@@ -107,7 +107,7 @@ impl Bot {
         let mut deltas = 0;
         let mut delta = |text: String| {
             deltas += 1;
-            hub.stream_delta(&reply.id, deltas, text);
+            writer.stream_delta(&reply.id, deltas, text);
         };
 
         let turns = self.context(&request.room, request.request_seq).await;
@@ -184,7 +184,7 @@ impl Bot {
             usage,
             error,
         };
-        if let Err(e) = hub.finish(end, meta.to_string()).await {
+        if let Err(e) = writer.finish(end, meta.to_string()).await {
             warn!(cause = %e, "cannot store the reply");
         }
         match usage {

@@ -2,8 +2,8 @@
 //! typing, read receipts and recovery. The protocol is in `docs/PROTOCOL.md`.
 //!
 //! - [`auth`]: tokens and guests.
-//! - rooms' tasks (storing and delivering messages in `seq` order) are the [`room`](crate::room)
-//!   layer below.
+//! - rooms' writers and feeds (storing a room's changes in order, delivering them to each
+//!   socket at its position) are the [`room`](crate::room) layer below.
 //! - [`handlers`]: one function per client event, each shaped alike: validate, authorize, act,
 //!   reply with the ack envelope.
 

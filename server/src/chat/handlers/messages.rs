@@ -61,7 +61,7 @@ pub(super) async fn send(
         // After the turn, so the allowance is spent in the order the messages were sent.
         chat.check_rate(&conn.identity.user_id).await?;
         require_member(&chat, &conn, &payload.room).await?;
-        let hub = chat.writers.get(&payload.room).await?;
+        let writer = chat.writers.get(&payload.room).await?;
         // A request for the bot is admitted (or refused) before anything is stored.
         let admission = if chat.bot.addressed(&payload.room, &payload.text).await {
             match chat.bot.admit(&payload.room, &conn.identity.user_id) {
@@ -88,7 +88,7 @@ pub(super) async fn send(
         };
         // Later events that read wait until this message is stored (and handed to the bot).
         let _write = turn.write();
-        let stored = hub
+        let stored = writer
             .enqueue(NewMessage {
                 id: crate::ids::new_id("m_", 16),
                 user_id: conn.identity.user_id.clone(),
@@ -99,7 +99,7 @@ pub(super) async fn send(
                 status: MessageStatus::Done,
             })
             .await;
-        // The hub now holds this message in order; the next event may go ahead.
+        // The writer now holds this message in order; the next event may go ahead.
         turn.release();
         if chat.typing.stop(&payload.room, &conn.identity.user_id) {
             let note = TypingOut {
