@@ -413,6 +413,9 @@ function putMessage(m) {
   if (m.room !== view.room) return;
   state.names.set(m.userId, m.name);
   const prev = view.messages.get(m.seq);
+  // A state older than the one shown (say, a history page that was answered before a change
+  // arrived) changes nothing.
+  if (prev && Number.isInteger(prev.rev) && Number.isInteger(m.rev) && m.rev < prev.rev) return;
   const reply = m.status === 'streaming' ? client.streaming(m.room).find((r) => r.id === m.id) : null;
   const merged = { ...prev, ...m };
   if (reply && reply.text.length > (merged.text ?? '').length) merged.text = reply.text;
@@ -548,7 +551,7 @@ client.on('reply', (r) => {
   const m = state.view.messages.get(r.seq);
   if (m) {
     const stick = nearBottom();
-    putMessage({ ...m, text: r.text, status: r.done ? undefined : 'streaming', finishReason: r.finishReason });
+    putMessage({ ...m, text: r.text, status: r.done ? undefined : 'streaming', finishReason: r.finishReason, rev: r.rev ?? m.rev });
     if (stick) scrollToBottom();
   }
   renderStop();

@@ -1,6 +1,9 @@
 // The chat client: one function per protocol event (docs/PROTOCOL.md), plus what every client
 // of this server needs and should not have to write again:
-//  - recovery: the last seq seen per room travels as `auth.since` on every (re)connection;
+//  - recovery: the last seq seen per room travels as `auth.since` on every (re)connection, and
+//    the last change position (`rev`) as `auth.rev`, so that edits, deletions and the ends of bot
+//    replies missed meanwhile are replayed too; a replayed change the client already has is
+//    ignored;
 //  - ordering: each room's messages are handed out once, in seq order, with no gap (a gap is
 //    fetched with `history`);
 //  - an outbox: a message sent while offline waits with its clientId and goes out once the
@@ -12,17 +15,22 @@ import { io } from 'socket.io-client';
 import { Emitter } from './emitter.js';
 import { ChatError, TRANSIENT } from './errors.js';
 import { Sequencer } from './sequencer.js';
+import { ChangeTracker } from './changes.js';
 import { ReplyAssembler } from './replies.js';
 import { Store, defaultStorage, memoryStorage } from './storage.js';
 
-export { ChatError, Sequencer, ReplyAssembler, memoryStorage, defaultStorage };
+export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, defaultStorage };
 
 /**
  * @typedef {{ userId: string, name: string }} User
  * @typedef {{ userId: string, name: string, guest: boolean, token: string }} Session
  * @typedef {{ id: string, name: string, private: boolean, bot?: boolean, lastSeq: number, readSeq: number, unread: number, member: boolean }} RoomInfo
- * @typedef {{ room: string, id: string, seq: number, userId: string, name: string, text: string, ts: number,
- *   clientId?: string, editedTs?: number, deleted?: boolean, status?: string }} Message
+ * @typedef {{ finishReason: string, usage?: { promptTokens: number, completionTokens: number },
+ *   error?: { code: string, message: string } }} ReplyMeta
+ * @typedef {{ room: string, id: string, seq: number, rev?: number, userId: string, name: string, text: string,
+ *   ts: number, clientId?: string, editedTs?: number, deleted?: boolean, status?: string, meta?: ReplyMeta }} Message
+ *   `rev`: the room's change position of this message's latest change (its insertion, an edit, its
+ *   deletion, the end of a bot reply)
  * @typedef {{ userId: string, seq: number }} Read
  * @typedef {{ id: string, seq: number, ts: number }} Sent
  * @typedef {{ room: string, text: string, clientId: string, queuedAt: number }} Outgoing
@@ -41,14 +49,16 @@ export { ChatError, Sequencer, ReplyAssembler, memoryStorage, defaultStorage };
  * @property {{ state: ConnectionState, transport?: Transport, attempt?: number, reason?: string }} state any of the four above
  * @property {Session} session who the server says we are (after each connection)
  * @property {Message} message a room's next message: once each, in seq order, no gap
- * @property {Message} edited
- * @property {Message} deleted
+ * @property {Message} edited a message's new text (`rev`: the change's position); once per change, in
+ *   order: a change repeated by a replay, or not newer than the state already handed out, is not emitted
+ * @property {Message} deleted a message deleted (`deleted: true`, empty text); as `edited`
  * @property {{ room: string, user: User, online: boolean }} presence
  * @property {{ room: string, user: User, typing: boolean }} typing
  * @property {{ room: string, userId: string, seq: number }} read
  * @property {RoomInfo} joined
  * @property {{ room: string }} left
- * @property {Reply} reply a bot reply started, grew or ended
+ * @property {Reply} reply a bot reply started, grew or ended (also the end of a reply this client never
+ *   saw streaming, e.g. one that ended while it was away)
  * @property {{ room: string, requestId: string, position: number }} botQueued
  * @property {Outgoing[]} outbox the messages waiting to go out changed
  * @property {Outgoing & Sent} sent a queued message was stored by the server
@@ -107,6 +117,7 @@ export class ChatClient extends Emitter {
     if (options.token && this.session && options.token !== this.session.token) this.session = null;
 
     this.seqs = new Sequencer(this.session ? this.store.get('since', {}) : {});
+    this.changes = new ChangeTracker(this.session ? this.store.get('rev', {}) : {});
     /** @type {Outgoing[]} */
     this.outbox = this.session ? this.store.get('outbox', []).filter(validOutgoing) : [];
     /** @type {Map<string, { resolve: (s: Sent) => void, reject: (e: Error) => void }>} */
@@ -172,19 +183,25 @@ export class ChatClient extends Emitter {
     this.token = undefined;
     if (name !== undefined) this.name = name;
     this.seqs = new Sequencer();
+    this.changes = new ChangeTracker();
     for (const w of this.waiters.values()) w.reject(new ChatError('cancelled', 'identity was reset'));
     this.waiters.clear();
     this.outbox = [];
     this.store.set('session', undefined);
     this.store.set('since', undefined);
+    this.store.set('rev', undefined);
     this.store.set('outbox', undefined);
     this.emit('outbox', []);
   }
 
-  /** The handshake's auth payload; socket.io-client asks again on every (re)connection. */
+  /**
+   * The handshake's auth payload; socket.io-client asks again on every (re)connection. `rev`
+   * holds only rooms that are in `since` (the server uses a room's rev only with its since).
+   */
   authPayload() {
-    /** @type {{ token?: string, name?: string, since: Record<string, number> }} */
-    const auth = { since: this.seqs.snapshot() };
+    const since = this.seqs.snapshot();
+    /** @type {{ token?: string, name?: string, since: Record<string, number>, rev: Record<string, number> }} */
+    const auth = { since, rev: this.changes.snapshot(Object.keys(since)) };
     if (this.token) auth.token = this.token;
     else if (this.name) auth.name = this.name;
     return auth;
@@ -217,10 +234,10 @@ export class ChatClient extends Emitter {
     });
     socket.on('session', (s) => this._onSession(s));
 
-    socket.on('message', (m) => m && this._ingest(m.room, [m]));
+    socket.on('message', (m) => m && this._ingest(m.room, [m], { live: true }));
     socket.on('messages', (b) => b && Array.isArray(b.messages) && this._ingest(b.room, b.messages));
-    socket.on('edited', (m) => this.emit('edited', m));
-    socket.on('deleted', (m) => this.emit('deleted', m));
+    socket.on('edited', (m) => this._onChange('edited', m));
+    socket.on('deleted', (m) => this._onChange('deleted', m));
     socket.on('presence', (p) => this.emit('presence', p));
     socket.on('typing', (p) => this.emit('typing', p));
     socket.on('read', (p) => this.emit('read', p));
@@ -228,6 +245,7 @@ export class ChatClient extends Emitter {
     socket.on('left', (p) => {
       if (p?.room) {
         this.seqs.forget(p.room);
+        this.changes.forget(p.room);
         this._saveSince();
       }
       this.emit('left', p);
@@ -237,7 +255,7 @@ export class ChatClient extends Emitter {
     socket.on('bot:start', (p) => this._reply(this.replies.start(p)));
     socket.on('bot:snapshot', (p) => this._reply(this.replies.snapshot(p)));
     socket.on('bot:delta', (p) => this._reply(this.replies.delta(p)));
-    socket.on('bot:end', (p) => this._reply(this.replies.end(p)));
+    socket.on('bot:end', (p) => this._onBotEnd(p));
   }
 
   _onConnectError(err) {
@@ -249,8 +267,10 @@ export class ChatClient extends Emitter {
       this.token = undefined;
       this.session = null;
       this.seqs = new Sequencer();
+      this.changes = new ChangeTracker();
       this.store.set('session', undefined);
       this.store.set('since', undefined);
+      this.store.set('rev', undefined);
       this.socket?.connect();
       return;
     }
@@ -270,6 +290,7 @@ export class ChatClient extends Emitter {
     if (this.session && this.session.userId !== s.userId) {
       // Another user than the one whose positions we kept.
       this.seqs = new Sequencer();
+      this.changes = new ChangeTracker();
       this._saveSince();
     }
     this.session = { userId: s.userId, name: s.name, guest: !!s.guest, token: s.token };
@@ -375,12 +396,16 @@ export class ChatClient extends Emitter {
   /**
    * Join a room (become a member, receive its messages).
    * @param {string} room
-   * @param {{ since?: number }} [opts] replay the messages after this seq
+   * @param {{ since?: number, rev?: number }} [opts] replay the messages after seq `since` (in their
+   *   latest state); with `rev` as well, then the changes after that position to the older
+   *   messages (`edited`, `deleted`, the ends of bot replies). `lastSeq(room)` and
+   *   `lastRev(room)` are what this client has seen.
    * @returns {Promise<{ room: RoomInfo, online: User[], reads: Read[] }>}
    */
   join(room, opts = {}) {
     const payload = { room };
     if (opts.since !== undefined) payload.since = opts.since;
+    if (opts.rev !== undefined) payload.rev = opts.rev;
     return this.call('join', payload);
   }
 
@@ -473,6 +498,8 @@ export class ChatClient extends Emitter {
     for (const k of ['before', 'after', 'limit']) if (opts[k] !== undefined) payload[k] = opts[k];
     const res = await this.call('history', payload);
     const messages = Array.isArray(res?.messages) ? res.messages : [];
+    // The caller holds these now, in their latest state: a replayed change as old is not news.
+    this._hold(messages);
     if (messages.length && opts.before === undefined) {
       const last = this.seqs.last(room);
       const contiguous = opts.after === undefined || (last !== undefined && opts.after <= last);
@@ -535,11 +562,30 @@ export class ChatClient extends Emitter {
     return this.seqs.last(room);
   }
 
+  /**
+   * The highest change position (`rev`) seen in a room's `message`, `edited`, `deleted` and
+   * `bot:end` events (undefined if unknown). @param {string} room
+   */
+  lastRev(room) {
+    return this.changes.last(room);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Ordering and recovery
 
-  _ingest(room, messages) {
+  /**
+   * @param {string} room
+   * @param {Message[]} messages
+   * @param {{ live?: boolean }} [opts] live: a `message` event, whose rev is the room's position;
+   *   otherwise a `messages` batch or a history page, whose revs may be ahead of changes to older
+   *   messages not replayed yet, so they do not move it
+   */
+  _ingest(room, messages, { live = false } = {}) {
     if (typeof room !== 'string') return;
+    if (live) {
+      for (const m of messages) this.changes.seeRoom(room, m?.rev);
+      this._saveSince();
+    }
     const { deliver, gap } = this.seqs.accept(room, messages);
     this._deliver(deliver);
     if (gap) this._fillGap(room);
@@ -548,7 +594,79 @@ export class ChatClient extends Emitter {
   _deliver(messages) {
     if (!messages.length) return;
     this._saveSince();
+    this._hold(messages);
     for (const m of messages) this.emit('message', m);
+  }
+
+  /**
+   * Messages handed to the application (delivered, or a history page): remember the rev of the
+   * state it now has, and finish a reply still streaming here that they show finished.
+   * @param {Message[]} messages
+   */
+  _hold(messages) {
+    for (const m of messages) {
+      if (!m || typeof m.id !== 'string') continue;
+      this.changes.hold(m.id, m.rev);
+      if (m.status !== 'streaming' && this.replies.replies.has(m.id)) {
+        this._reply(this.replies.end({
+          room: m.room,
+          id: m.id,
+          seq: m.seq,
+          rev: m.rev,
+          text: m.text,
+          finishReason: m.meta?.finishReason,
+          usage: m.meta?.usage,
+          error: m.meta?.error,
+        }));
+      }
+    }
+  }
+
+  /**
+   * `edited` or `deleted`, live or replayed: moves the room's position; emitted unless the
+   * client already holds that message at this rev or a later one. A change to a message held
+   * back (ahead of a gap) updates it instead, and it is handed out in that state.
+   * @param {'edited'|'deleted'} kind
+   * @param {Message} m
+   */
+  _onChange(kind, m) {
+    if (!m || typeof m.room !== 'string' || typeof m.id !== 'string') return;
+    this.changes.seeRoom(m.room, m.rev);
+    this._saveSince();
+    const held = this.seqs.held(m.room, m.seq, m.id);
+    if (held) {
+      if (isNewer(m.rev, held.rev)) this.seqs.held(m.room, m.seq, m.id, () => m);
+      return;
+    }
+    if (!this.changes.isNew(m.id, m.rev)) return;
+    this.changes.hold(m.id, m.rev);
+    this.emit(kind, m);
+  }
+
+  /**
+   * `bot:end`, live or replayed (`{ room, id, seq, rev, text, finishReason, usage?, error? }`).
+   * It always finishes a reply this client is assembling; otherwise (a reply never seen
+   * streaming, e.g. one that ended while the client was away) it is applied unless the client
+   * already holds that message at this rev or a later one.
+   */
+  _onBotEnd(p) {
+    if (!p || typeof p.id !== 'string') return;
+    let held;
+    if (typeof p.room === 'string') {
+      this.changes.seeRoom(p.room, p.rev);
+      this._saveSince();
+      held = this.seqs.held(p.room, p.seq, p.id, (m) => (isNewer(p.rev, m.rev) ? {
+        ...m,
+        text: p.text ?? m.text,
+        status: undefined,
+        rev: p.rev ?? m.rev,
+        meta: { finishReason: p.finishReason, usage: p.usage, error: p.error },
+      } : m));
+    }
+    const inProgress = this.replies.replies.has(p.id);
+    if (!inProgress && (held || !this.changes.isNew(p.id, p.rev))) return;
+    this.changes.hold(p.id, p.rev);
+    this._reply(this.replies.end(p));
   }
 
   /** Fetch what is missing before held-back messages, with `history` after the position. */
@@ -578,6 +696,7 @@ export class ChatClient extends Emitter {
     queueMicrotask(() => {
       this._saveQueued = false;
       this.store.set('since', this.seqs.snapshot());
+      this.store.set('rev', this.changes.snapshot());
     });
   }
 
@@ -650,6 +769,11 @@ export class ChatClient extends Emitter {
     if (i >= 0) this.outbox.splice(i, 1);
     this._saveOutbox();
   }
+}
+
+/** Whether rev `a` is after rev `b` (a missing rev counts as newer: an older server sent it). */
+function isNewer(a, b) {
+  return !Number.isInteger(a) || !Number.isInteger(b) || a > b;
 }
 
 function validOutgoing(o) {

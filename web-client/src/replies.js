@@ -6,6 +6,7 @@
  * @property {string} id the reply's message id
  * @property {string} room
  * @property {number | undefined} seq its seq in the room
+ * @property {number} [rev] once done: the room's change position of the reply's end (from `bot:end`)
  * @property {string} [requestId]
  * @property {string} [userId] the bot's user id
  * @property {string} [name] the bot's display name
@@ -76,6 +77,7 @@ export class ReplyAssembler {
     if (!r) return null;
     Object.assign(r, {
       seq: p.seq ?? r.seq,
+      rev: p.rev ?? r.rev,
       text: p.text ?? r.text,
       done: true,
       finishReason: p.finishReason,

@@ -87,6 +87,23 @@ export class Sequencer {
     return deliver;
   }
 
+  /**
+   * A message held back (ahead of a gap) that a later change concerns: the change replaces it,
+   * so that it is handed out in its latest state. Returns the held message, or undefined when
+   * message `id` at `seq` is not held.
+   * @param {string} room
+   * @param {number} seq
+   * @param {string} id
+   * @param {(held: any) => any} [replace] the new state of the held message
+   */
+  held(room, seq, id, replace) {
+    const r = this.rooms.get(room);
+    const m = r?.held.get(seq);
+    if (!m || m.id !== id) return undefined;
+    if (replace) r.held.set(seq, replace(m));
+    return m;
+  }
+
   /** The missing range of a room, if messages are held back: seqs in (after, before). */
   gap(room) {
     const r = this.rooms.get(room);

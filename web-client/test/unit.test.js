@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sequencer } from '../src/sequencer.js';
+import { ChangeTracker } from '../src/changes.js';
 import { ReplyAssembler } from '../src/replies.js';
 import { Store, memoryStorage } from '../src/storage.js';
 
@@ -62,4 +63,63 @@ test('store: JSON values under a prefix, tolerant of junk', () => {
   assert.equal(store.get('bad', 'fallback'), 'fallback');
   store.set('k', undefined);
   assert.equal(storage.getItem('p:k'), null);
+});
+
+test('sequencer: a change to a message held back replaces it before it is handed out', () => {
+  const s = new Sequencer({ a: 1 });
+  s.accept('a', [{ seq: 3, id: 'm3', text: 'old', rev: 3 }]);
+  assert.equal(s.held('a', 3, 'other'), undefined, 'another id at that seq is not the held message');
+  assert.equal(s.held('a', 2, 'm3'), undefined);
+  assert.equal(s.held('a', 3, 'm3').text, 'old');
+  s.held('a', 3, 'm3', (m) => ({ ...m, text: 'new', rev: 5 }));
+  const out = s.accept('a', [{ seq: 2, id: 'm2', text: 'two', rev: 2 }]).deliver;
+  assert.deepEqual(out.map((x) => [x.seq, x.text, x.rev]), [[2, 'two', 2], [3, 'new', 5]]);
+  assert.equal(s.held('a', 3, 'm3'), undefined, 'handed out: no longer held');
+});
+
+test('change tracker: rooms move only forward, snapshot per room or for some rooms, junk ignored', () => {
+  const c = new ChangeTracker({ a: 4, b: -1, c: 'x', d: 0, e: 1.5 });
+  assert.deepEqual(c.snapshot(), { a: 4, d: 0 });
+  c.seeRoom('a', 3);
+  c.seeRoom('a', 7);
+  c.seeRoom('a', 6);
+  c.seeRoom('z', undefined);
+  c.seeRoom('z', '9');
+  assert.equal(c.last('a'), 7);
+  assert.equal(c.last('z'), undefined);
+  c.seeRoom('f', 2);
+  assert.deepEqual(c.snapshot(['a', 'f', 'nope']), { a: 7, f: 2 });
+  assert.deepEqual(c.snapshot([]), {});
+  c.forget('a');
+  assert.deepEqual(c.snapshot(), { d: 0, f: 2 });
+});
+
+test('change tracker: a change is news only when newer than the state held for that message', () => {
+  const c = new ChangeTracker({}, { maxMessages: 3 });
+  assert.equal(c.isNew('m1', 5), true, 'unknown message');
+  c.hold('m1', 5);
+  assert.equal(c.isNew('m1', 5), false, 'the same state again');
+  assert.equal(c.isNew('m1', 4), false, 'an older state');
+  assert.equal(c.isNew('m1', 6), true);
+  assert.equal(c.isNew('m1', undefined), true, 'a change without rev (older server) is applied');
+  c.hold('m1', 3);
+  assert.equal(c.held('m1'), 5, 'held positions never move back');
+  c.hold('m2', 1);
+  c.hold('m3', 1);
+  c.hold('m1', 9); // m1 is now the most recently changed
+  c.hold('m4', 1); // over the bound: the least recently changed (m2) is forgotten
+  assert.equal(c.held('m2'), undefined);
+  assert.equal(c.held('m1'), 9);
+  assert.equal(c.messages.size, 3);
+  assert.equal(c.isNew('m2', 1), true, 'a forgotten message takes the change again (harmless)');
+});
+
+test('replies: a bot:end for a reply never seen streaming gives a finished reply with its rev', () => {
+  const r = new ReplyAssembler();
+  const end = r.end({ room: 'x', id: 'r9', seq: 9, rev: 31, text: 'all of it', finishReason: 'stop' });
+  assert.deepEqual(
+    [end.id, end.room, end.seq, end.rev, end.text, end.done, end.finishReason],
+    ['r9', 'x', 9, 31, 'all of it', true, 'stop'],
+  );
+  assert.equal(r.end({ room: 'x', id: 'r9', seq: 9, rev: 31, text: 'all of it', finishReason: 'stop' }), null, 'not twice');
 });
