@@ -150,6 +150,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         auth::Tokens::new(&secret(&cfg, &store).await?),
         backend(&cfg)?,
         cuts.clone(),
+        (&server::chat::Shared::default(), "local"),
     );
 
     let (layer, io) = app::socket_io_builder(&cfg)

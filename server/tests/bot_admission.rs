@@ -114,7 +114,7 @@ fn setup(store: &Store, backend: Arc<dyn Backend>, cfg: BotConfig) -> Bot {
         store.clone(),
         std::sync::Arc::new(MemoryBus::default()),
     ));
-    Bot::new(backend, store.clone(), hubs, cfg)
+    Bot::new(backend, store.clone(), hubs, cfg, Arc::default())
 }
 
 #[tokio::test]

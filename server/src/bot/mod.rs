@@ -20,7 +20,7 @@ mod queue;
 mod reply;
 
 use std::{
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -77,7 +77,7 @@ impl BotConfig {
 }
 
 pub use mentions::mentions;
-pub use queue::Admission;
+pub use queue::{Admission, BotTable};
 
 use queue::{Request, State};
 
@@ -95,18 +95,19 @@ struct BotInner {
     writers: Arc<Writers>,
     io: OnceLock<SocketIo>,
     config: BotConfig,
-    state: Mutex<State>,
+    state: Arc<BotTable>,
 }
 
 use crate::clock::now_ms;
 
 impl Bot {
-    /// A bot answering with `backend`.
+    /// A bot answering with `backend`, keeping its queues and budgets in `table`.
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Store,
         writers: Arc<Writers>,
         config: BotConfig,
+        table: Arc<BotTable>,
     ) -> Self {
         Self(Arc::new(BotInner {
             stopping: CancellationToken::new(),
@@ -116,7 +117,7 @@ impl Bot {
             writers,
             io: OnceLock::new(),
             config,
-            state: Mutex::new(State::default()),
+            state: table,
         }))
     }
 
@@ -151,7 +152,7 @@ impl Bot {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.state.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records that the bot joined a room.

@@ -48,12 +48,19 @@ pub(super) struct UserBudget {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct State {
+pub(crate) struct State {
     pub(super) rooms: HashMap<String, RoomQueue>,
     pub(super) users: HashMap<String, UserBudget>,
     /// Per room, once looked up: (the bot is a member, it is a private bot room).
     pub(super) member_of: HashMap<String, (bool, bool)>,
 }
+
+/// The bot's shared state in memory: each room's queue and running reply, each user's budget,
+/// the rooms the bot is in. Bots of several chat instances in one process (nodes, in tests)
+/// share one table: a request queues behind the reply another node runs, and a cancel from
+/// any of them stops it.
+#[derive(Debug, Default)]
+pub struct BotTable(pub(super) std::sync::Mutex<State>);
 
 /// A place reserved for a request, taken before its message is stored so a refusal stores
 /// nothing. Dropping it unused gives the place back.

@@ -9,8 +9,10 @@
 
 pub mod auth;
 pub mod handlers;
+pub mod shared;
 pub mod typing;
 
+pub use self::shared::Shared;
 pub use crate::room::store_error;
 
 use std::{
@@ -32,7 +34,7 @@ use crate::{
 use self::{auth::Identity, typing::Typing};
 use crate::{
     ports::{Limiter, MemoryLimiter, MemoryPresence, Presence, Rate},
-    room::{Feeds, MemoryBus, RoomBus, Since, SocketSink, Writers, room_key, user_room},
+    room::{Feeds, Since, SocketSink, Writers, room_key, user_room},
 };
 
 /// Settings the handlers need, taken from [`Config`].
@@ -167,13 +169,14 @@ impl Conn {
 }
 
 impl Chat {
-    /// Builds the chat on an open store.
+    /// Builds the chat on an open store, as the node `node` of those sharing `shared`.
     pub fn new(
         cfg: &Config,
         store: Store,
         tokens: auth::Tokens,
         backend: Arc<dyn crate::bot::backend::Backend>,
         cuts: Arc<Cuts>,
+        (shared, node): (&Shared, &str),
     ) -> Self {
         let limits = &cfg.limits;
         let limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_second(
@@ -187,22 +190,22 @@ impl Chat {
             limits.typing_per_sec,
             limits.typing_per_sec.saturating_mul(2),
         )));
-        let bus: Arc<dyn RoomBus> = Arc::new(MemoryBus::default());
         let json = cfg.transport.parser == crate::config::ParserKind::Common;
-        let writers = Arc::new(Writers::new(store.clone(), bus.clone()));
-        let feeds = Feeds::new(store.clone(), bus, json);
+        let writers = Arc::new(Writers::new(store.clone(), shared.bus.clone()));
+        let feeds = Feeds::new(store.clone(), shared.bus.clone(), json);
         let bot = crate::bot::Bot::new(
             backend,
             store.clone(),
             writers.clone(),
             crate::bot::BotConfig::from_config(cfg),
+            shared.bot.clone(),
         );
         Self(Arc::new(Inner {
             writers,
             feeds,
             bot,
             store,
-            presence: Arc::new(MemoryPresence::single()),
+            presence: Arc::new(MemoryPresence::new(shared.presence.clone(), node)),
             typing: Typing::new(Duration::from_millis(cfg.limits.typing_timeout_ms)),
             tokens,
             limiter,
