@@ -150,7 +150,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         auth::Tokens::new(&secret(&cfg, &store).await?),
         backend(&cfg)?,
         cuts.clone(),
-        (&server::chat::Shared::default(), "local"),
+        (&server::chat::Shared::default(), &cfg.server.node_id),
     );
 
     let (layer, io) = app::socket_io_builder(&cfg)
@@ -174,7 +174,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         app::static_files(&cfg.server.static_dir),
     );
     let ended = store
-        .end_interrupted(&server::bot::Bot::interrupted_meta())
+        .end_interrupted(&cfg.server.node_id, &server::bot::Bot::interrupted_meta())
         .await
         .context("in database_url: cannot end interrupted replies")?;
     if ended > 0 {

@@ -70,6 +70,7 @@ fn config(queue_limit: usize, max_inflight: usize) -> BotConfig {
         queue_limit,
         max_inflight,
         tokens_per_minute: 1_000_000,
+        node: "local".into(),
     }
 }
 
@@ -92,6 +93,7 @@ async fn ask(store: &Store, user: &str, text: &str) -> StoredMessage {
                 ts: 0,
                 client_id: None,
                 status: MessageStatus::Done,
+                node: None,
             }],
         )
         .await

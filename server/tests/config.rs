@@ -364,6 +364,17 @@ fn missing_config_file_is_reported() {
 }
 
 #[test]
+fn node_ids_that_could_not_name_a_node_are_refused() {
+    for bad in ["", "has space", "ünï", &"n".repeat(65)] {
+        let err = load_err(&["--node-id", bad]);
+        assert_names_key(&err, "node_id");
+    }
+    let ok = load_ok(&["--node-id", "chat-2.eu_west"]);
+    assert_eq!(ok.server.node_id, "chat-2.eu_west");
+    assert_eq!(load_ok(&[]).server.node_id, "local");
+}
+
+#[test]
 fn zero_timeouts_are_refused_by_name() {
     for (flag, key) in [
         ("--ping-interval-ms", "ping_interval_ms"),

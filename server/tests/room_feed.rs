@@ -122,6 +122,7 @@ fn message(n: usize) -> NewMessage {
         ts: 0,
         client_id: Some(format!("c{n}")),
         status: MessageStatus::Done,
+        node: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn message(n: usize) -> NewMessage {
         ts: 0,
         client_id: Some(format!("c{n}")),
         status: MessageStatus::Done,
+        node: None,
     }
 }
 

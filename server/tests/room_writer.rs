@@ -22,6 +22,7 @@ fn message(user: &str, n: usize, client_id: &str) -> NewMessage {
         ts: 0,
         client_id: Some(client_id.into()),
         status: MessageStatus::Done,
+        node: None,
     }
 }
 

@@ -90,10 +90,17 @@ async fn sqlite_a_database_from_before_versioned_migrations_keeps_its_data() {
             .await
             .expect("legacy schema");
     }
-    sqlx::query("INSERT INTO users (id, name, guest, seen_ts) VALUES ('ada', 'Ada', 0, 1)")
-        .execute(&mut conn)
-        .await
-        .expect("user");
+    for legacy in [
+        "INSERT INTO users (id, name, guest, seen_ts) VALUES ('ada', 'Ada', 0, 1)",
+        "INSERT INTO messages (id, room_id, seq, user_id, user_name, text, ts)
+         VALUES ('m0', 'general', 1, 'ada', 'Ada', 'from before', 1)",
+        "UPDATE rooms SET last_seq = 1 WHERE id = 'general'",
+    ] {
+        sqlx::query(legacy)
+            .execute(&mut conn)
+            .await
+            .expect("legacy row");
+    }
     conn.close().await.ok();
 
     let store = Store::connect(&options(&url, None)).await.expect("store");
@@ -112,11 +119,21 @@ async fn sqlite_a_database_from_before_versioned_migrations_keeps_its_data() {
                 ts: 2,
                 client_id: None,
                 status: MessageStatus::Done,
+                node: None,
             }],
         )
         .await
         .expect("append");
-    assert_eq!(appended[0].message().seq, 1);
+    // The change log starts where the messages are: one position per message so far.
+    assert_eq!(
+        (appended[0].message().seq, appended[0].message().rev),
+        (2, 2)
+    );
+    let old = store
+        .history("general", Some(2), None, 10)
+        .await
+        .expect("history");
+    assert_eq!((old[0].text.as_str(), old[0].rev), ("from before", 1));
     store.close().await;
     assert_eq!(recorded(&url, None).await, (every_version(), 1));
 }

@@ -58,6 +58,8 @@ pub struct BotConfig {
     pub max_inflight: usize,
     /// Tokens per user per minute.
     pub tokens_per_minute: u64,
+    /// The node this bot runs on, recorded with the replies it writes.
+    pub node: String,
 }
 
 impl BotConfig {
@@ -72,6 +74,7 @@ impl BotConfig {
             queue_limit: cfg.bot.bot_queue_limit,
             max_inflight: cfg.bot.bot_max_inflight,
             tokens_per_minute: cfg.bot.bot_tokens_per_minute,
+            node: cfg.server.node_id.clone(),
         }
     }
 }

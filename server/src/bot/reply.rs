@@ -78,6 +78,7 @@ impl Bot {
                 ts: now_ms(),
                 client_id: None,
                 status: MessageStatus::Streaming,
+                node: Some(cfg.node.clone()),
             })
             .await;
         let reply = match stored {

@@ -197,7 +197,10 @@ impl Chat {
             backend,
             store.clone(),
             writers.clone(),
-            crate::bot::BotConfig::from_config(cfg),
+            crate::bot::BotConfig {
+                node: node.to_owned(),
+                ..crate::bot::BotConfig::from_config(cfg)
+            },
             shared.bot.clone(),
         );
         Self(Arc::new(Inner {

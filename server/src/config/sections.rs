@@ -48,6 +48,12 @@ pub struct ServerOptions {
     #[arg(long, env = "CHAT_HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
     pub http_idle_timeout_ms: u64,
 
+    /// This node's name among the servers sharing one database: a node starting up ends only
+    /// the bot replies it left streaming itself. Give each node of a cluster its own, stable
+    /// across restarts.
+    #[arg(long, env = "CHAT_NODE_ID", default_value = "local")]
+    pub node_id: String,
+
     /// Hard deadline for a graceful shutdown after SIGINT or SIGTERM, in milliseconds.
     #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
     pub shutdown_timeout_ms: u64,

@@ -51,6 +51,18 @@ impl Config {
                 return Err(ConfigError::invalid(key, "must be greater than 0"));
             }
         }
+        let node = &self.server.node_id;
+        if node.is_empty()
+            || node.len() > 64
+            || !node
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::invalid(
+                "node_id",
+                "1 to 64 ASCII letters, digits, '-', '_' or '.'",
+            ));
+        }
         if self.transport.transports.is_empty() {
             return Err(ConfigError::invalid(
                 "transports",

@@ -120,12 +120,18 @@ impl Store {
         Ok(Change { message, pos })
     }
 
-    /// Ends every reply left streaming by a server that stopped without finishing it; their
-    /// text so far is kept, and each end is a change in its room's log. Returns how many.
-    pub async fn end_interrupted(&self, meta: &str) -> Result<u64, StoreError> {
-        let rows = sqlx::query("SELECT room_id, id, text FROM messages WHERE status = 'streaming'")
-            .fetch_all(&self.pool)
-            .await?;
+    /// Ends every reply `node` left streaming when it stopped without finishing it (and those
+    /// of no recorded node, from before nodes were recorded); their text so far is kept, and
+    /// each end is a change in its room's log. Replies other nodes are writing are left alone.
+    /// Returns how many.
+    pub async fn end_interrupted(&self, node: &str, meta: &str) -> Result<u64, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, id, text FROM messages
+             WHERE status = 'streaming' AND (node = $1 OR node IS NULL)",
+        )
+        .bind(node)
+        .fetch_all(&self.pool)
+        .await?;
         let mut ended = 0;
         for row in rows {
             let room: String = row.try_get("room_id")?;

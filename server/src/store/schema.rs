@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "changes",
         include_str!("../../migrations/0003_changes.sql"),
     ),
+    (
+        4,
+        "reply_owner",
+        include_str!("../../migrations/0004_reply_owner.sql"),
+    ),
 ];
 
 /// How many times a start-up races another process's migration before it gives up.

@@ -52,6 +52,10 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// Done, or streaming for a bot reply that is about to be written.
     pub status: MessageStatus,
+    /// For a streaming reply: the node writing it (see [`Store::end_interrupted`]).
+    ///
+    /// [`Store::end_interrupted`]: super::Store::end_interrupted
+    pub node: Option<String>,
 }
 
 /// Where a message is in its life, stored as `done` or `streaming`.

@@ -97,6 +97,7 @@ pub(super) async fn send(
                 ts: now_ms(),
                 client_id: Some(payload.client_id),
                 status: MessageStatus::Done,
+                node: None,
             })
             .await;
         // The writer now holds this message in order; the next event may go ahead.
