@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TempDir, pg_url, unique};
-use server::store::{MessageStatus, NewMessage, Pos, Store, StoreError, StoreOptions};
+use server::store::{MessageStatus, NewMessage, Pos, Store, StoreError};
 
 fn message(id: &str, status: MessageStatus, node: Option<&str>) -> NewMessage {
     NewMessage {
@@ -147,14 +147,7 @@ async fn the_log(store: &Store) {
 #[tokio::test]
 async fn sqlite_the_change_log() {
     let dir = TempDir::new("changes");
-    let store = Store::connect(&StoreOptions {
-        url: format!("sqlite://{}?mode=rwc", dir.0.join("chat.db").display()),
-        schema: None,
-        sqlite_synchronous: "normal".into(),
-        max_connections: 4,
-    })
-    .await
-    .expect("store");
+    let store = common::file_store(&dir).await;
     the_log(&store).await;
     store.close().await;
 }
@@ -162,14 +155,9 @@ async fn sqlite_the_change_log() {
 #[tokio::test]
 async fn postgres_the_change_log() {
     let schema = unique("changes");
-    let store = Store::connect(&StoreOptions {
-        url: pg_url(),
-        schema: Some(schema.clone()),
-        sqlite_synchronous: "normal".into(),
-        max_connections: 4,
-    })
-    .await
-    .expect("store");
+    let store = Store::connect(&common::store_options(&pg_url(), Some(&schema)))
+        .await
+        .expect("store");
     the_log(&store).await;
     store.close().await;
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_url())

@@ -7,17 +7,8 @@
 mod common;
 
 use common::{TempDir, pg_url, unique};
-use server::store::{MessageStatus, NewMessage, Store, StoreOptions, latest_version};
+use server::store::{MessageStatus, NewMessage, Store, latest_version};
 use sqlx::{AnyConnection, Connection, Row};
-
-fn options(url: &str, schema: Option<&str>) -> StoreOptions {
-    StoreOptions {
-        url: url.to_owned(),
-        schema: schema.map(str::to_owned),
-        sqlite_synchronous: "normal".into(),
-        max_connections: 4,
-    }
-}
 
 /// (version, success) of every applied migration, and the number of `general` rooms.
 async fn recorded(url: &str, schema: Option<&str>) -> (Vec<(i64, bool)>, i64) {
@@ -53,7 +44,7 @@ fn every_version() -> Vec<(i64, bool)> {
 /// Sixteen stores connecting at once to one new database: each succeeds, each migration is
 /// recorded once, the seed room exists once.
 async fn sixteen_at_once(url: &str, schema: Option<&str>) {
-    let opts = options(url, schema);
+    let opts = common::store_options(url, schema);
     let stores = futures_util::future::join_all((0..16).map(|_| Store::connect(&opts))).await;
     for (i, store) in stores.iter().enumerate() {
         assert!(store.is_ok(), "store {i}: {:?}", store.as_ref().err());
@@ -103,7 +94,9 @@ async fn sqlite_a_database_from_before_versioned_migrations_keeps_its_data() {
     }
     conn.close().await.ok();
 
-    let store = Store::connect(&options(&url, None)).await.expect("store");
+    let store = Store::connect(&common::store_options(&url, None))
+        .await
+        .expect("store");
     assert!(
         store.user_exists("ada").await.expect("query"),
         "the old row is kept"

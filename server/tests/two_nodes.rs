@@ -16,7 +16,7 @@ use server::{
     bot::backend::{Backend, BackendError, Chunk, Completion},
     chat::{Chat, Shared, auth::Tokens},
     serve,
-    store::{Store, StoreOptions},
+    store::Store,
 };
 use tokio::{net::TcpStream, sync::oneshot};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message as Ws};
@@ -167,14 +167,7 @@ impl Client {
 #[tokio::test]
 async fn two_nodes_on_one_store_and_bus_act_as_one_server() {
     let dir = common::TempDir::new("two-nodes");
-    let store = Store::connect(&StoreOptions {
-        url: format!("sqlite://{}?mode=rwc", dir.0.join("chat.db").display()),
-        schema: None,
-        sqlite_synchronous: "normal".into(),
-        max_connections: 4,
-    })
-    .await
-    .expect("store");
+    let store = common::file_store(&dir).await;
     store
         .upsert_user("bot", "Assistant", false, 0)
         .await

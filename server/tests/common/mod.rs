@@ -42,6 +42,24 @@ pub fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test".to_owned())
 }
 
+/// How the tests open a store at `url` (a PostgreSQL one in `schema`).
+pub fn store_options(url: &str, schema: Option<&str>) -> StoreOptions {
+    StoreOptions {
+        url: url.to_owned(),
+        schema: schema.map(str::to_owned),
+        sqlite_synchronous: "normal".into(),
+        max_connections: 4,
+    }
+}
+
+/// A store in a SQLite file `chat.db` in `dir`.
+pub async fn file_store(dir: &TempDir) -> Store {
+    let url = format!("sqlite://{}?mode=rwc", dir.0.join("chat.db").display());
+    Store::connect(&store_options(&url, None))
+        .await
+        .expect("store")
+}
+
 /// A store on `sqlite::memory:` with `users` (named by their ids) and a public room `room`
 /// created by the first of them.
 pub async fn memory_store(users: &[&str], room: &str) -> Store {
