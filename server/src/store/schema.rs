@@ -40,7 +40,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// How many times a start-up races another process's migration before it gives up.
+/// How many times a start-up may fail for reasons other than a lost race before it gives up.
+/// Each lost race means another process applied one migration, so a start-up may lose at most
+/// one per migration besides these.
 const ATTEMPTS: usize = 3;
 
 /// The migrations compiled into the binary.
@@ -78,7 +80,7 @@ pub(super) async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
     loop {
         match migrator.run(pool).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < ATTEMPTS => {
+            Err(e) if attempt < ATTEMPTS + MIGRATIONS.len() => {
                 debug!(cause = %e, attempt, "migrations raced another process; again");
                 attempt += 1;
             }
