@@ -1,8 +1,9 @@
 //! Two chat instances in one process as two nodes of one cluster: one store (SQLite), one
 //! in-memory bus, one presence table and one bot table, each node serving its own port. Clients
 //! speak Socket.IO v5 over WebSocket to either node. A message written on one node reaches the
-//! other's sockets in order, presence counts both, and a bot reply started on one is seen and
-//! cancelled from the other.
+//! other's sockets in order, presence counts both, a bot reply started on one is seen and
+//! cancelled from the other, and a user's tab on one node follows the rooms they gain and leave
+//! on the other.
 
 mod common;
 
@@ -81,7 +82,8 @@ struct Client {
 }
 
 impl Client {
-    async fn connect(node: &Node, name: &str) -> Self {
+    /// Connects with `auth` (`{ name }` for a new guest, `{ token }` for a known user).
+    async fn connect(node: &Node, auth: Value) -> (Self, Value) {
         let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", node.addr);
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
@@ -93,14 +95,14 @@ impl Client {
         };
         let open = client.frame().await;
         assert!(open.starts_with('0'), "Engine.IO open: {open}");
-        client.send(format!("40{}", json!({ "name": name }))).await;
+        client.send(format!("40{auth}")).await;
         let connected = client.frame().await;
         assert!(
             connected.starts_with("40"),
             "Socket.IO connect: {connected}"
         );
-        client.event("session").await;
-        client
+        let session = client.event("session").await;
+        (client, session)
     }
 
     async fn send(&mut self, frame: String) {
@@ -178,8 +180,8 @@ async fn two_nodes_on_one_store_and_bus_act_as_one_server() {
         start(&store, &shared, "b").await,
     );
 
-    let mut ada = Client::connect(&a, "Ada").await;
-    let mut ben = Client::connect(&b, "Ben").await;
+    let (mut ada, session) = Client::connect(&a, json!({ "name": "Ada" })).await;
+    let (mut ben, _) = Client::connect(&b, json!({ "name": "Ben" })).await;
     ada.call("join", json!({ "room": "general" })).await;
     ben.call("join", json!({ "room": "general" })).await;
 
@@ -258,4 +260,23 @@ async fn two_nodes_on_one_store_and_bus_act_as_one_server() {
         assert_eq!(end["finishReason"], "cancelled");
         assert_eq!(end["text"], "Let me think");
     }
+
+    // Ada's second tab, on node b: a room she makes on node a reaches it, and leaving there
+    // takes it away here.
+    let (mut ada_b, _) = Client::connect(&b, json!({ "token": session["token"] })).await;
+    let made = ada.call("create", json!({ "name": "Plans" })).await;
+    let joined = ada_b.event("joined").await;
+    assert_eq!(joined["id"], made["id"]);
+    ada.call(
+        "send",
+        json!({ "room": made["id"], "text": "on a", "clientId": "p1" }),
+    )
+    .await;
+    let m = ada_b.event("message").await;
+    assert_eq!(
+        (&m["room"], m["text"].as_str()),
+        (&made["id"], Some("on a"))
+    );
+    ada.call("leave", json!({ "room": made["id"] })).await;
+    assert_eq!(ada_b.event("left").await["room"], made["id"]);
 }

@@ -64,8 +64,12 @@ pub struct Inner {
     pub feeds: Feeds<SocketSink<socketioxide::adapter::LocalAdapter>>,
     /// The chatbot.
     pub bot: crate::bot::Bot,
+    /// This node's name.
+    pub node: String,
     /// Online users.
     pub presence: Arc<dyn Presence>,
+    /// Users gaining and losing rooms, told to every node.
+    pub membership: Arc<dyn crate::ports::Membership>,
     /// Typing notices.
     pub typing: Typing,
     /// Token signing.
@@ -208,7 +212,9 @@ impl Chat {
             feeds,
             bot,
             store,
+            node: node.to_owned(),
             presence: Arc::new(MemoryPresence::new(shared.presence.clone(), node)),
+            membership: shared.membership.clone(),
             typing: Typing::new(Duration::from_millis(cfg.limits.typing_timeout_ms)),
             tokens,
             limiter,
@@ -237,6 +243,7 @@ impl Chat {
     pub fn register(&self, io: &SocketIo) {
         use socketioxide::handler::ConnectHandler;
         self.bot.attach(io.clone());
+        handlers::follow_membership(self.clone(), io.clone());
         let chat = self.clone();
         let middleware_chat = self.clone();
         io.ns(

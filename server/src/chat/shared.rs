@@ -1,4 +1,5 @@
-//! What the chat's nodes share: the room bus, the presence table and the bot's queues. One
+//! What the chat's nodes share: the room bus, the presence table, membership events and the
+//! bot's queues. One
 //! process is one node with its own; chat instances in one process given the same [`Shared`]
 //! act as nodes of one cluster (the in-process tests), as processes will through Redis.
 
@@ -6,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     bot::BotTable,
-    ports::PresenceTable,
+    ports::{Membership, MemoryMembership, PresenceTable},
     room::{MemoryBus, RoomBus},
 };
 
@@ -17,6 +18,8 @@ pub struct Shared {
     pub bus: Arc<dyn RoomBus>,
     /// Who is online where, counted per node.
     pub presence: Arc<PresenceTable>,
+    /// "User U joined or left room R", for each node's sockets of U.
+    pub membership: Arc<dyn Membership>,
     /// The bot's queues, running replies and budgets.
     pub bot: Arc<BotTable>,
 }
@@ -26,6 +29,7 @@ impl Default for Shared {
         Self {
             bus: Arc::new(MemoryBus::default()),
             presence: Arc::default(),
+            membership: Arc::new(MemoryMembership::default()),
             bot: Arc::default(),
         }
     }

@@ -3,9 +3,12 @@
 //!
 //! - [`limiter`]: rate limits per key (a user), answering how long to wait.
 //! - [`presence`]: who is online in each room, counted per user and per node.
+//! - [`membership`]: "user U joined or left room R", for every node to apply to its sockets.
 
 pub mod limiter;
+pub mod membership;
 pub mod presence;
 
 pub use limiter::{Limiter, MemoryLimiter, Rate};
+pub use membership::{MemberEvent, Membership, MemoryMembership};
 pub use presence::{MemoryPresence, Presence, PresenceTable};

@@ -5,6 +5,7 @@
 //! are grouped by family in `rooms`, `messages` and `live`.
 
 mod live;
+mod members;
 mod messages;
 mod rooms;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 use socketioxide::extract::{SocketRef, State, TryData};
 use tracing::{Instrument, debug, info_span};
 
+pub(crate) use self::members::follow as follow_membership;
 use self::{
     live::{presence, read, typing},
     messages::{cancel, delete, edit, history, send},
@@ -219,30 +221,5 @@ async fn require_member(chat: &Chat, conn: &Conn, room: &str) -> Answer<()> {
         Ok(())
     } else {
         Err(ErrorBody::new(ErrorCode::Forbidden, "join the room first"))
-    }
-}
-
-/// Subscribes every local socket of `user` to `room` and tells them with `joined`.
-/// `origin` (the caller's socket) replays from `since`.
-async fn subscribe_user(
-    chat: &Chat,
-    via: &SocketRef,
-    user: &str,
-    room: &str,
-    origin: Option<(&SocketRef, Option<Since>)>,
-) {
-    let sockets = via.within(user_room(user)).sockets();
-    for socket in sockets {
-        let Some(conn) = conn_of(&socket) else {
-            continue;
-        };
-        let since = origin.and_then(|(o, since)| (o.id == socket.id).then_some(since).flatten());
-        chat.subscribe(&socket, &conn, room, since).await.ok();
-    }
-    if let Ok(view) = visible_room(chat, user, room).await {
-        via.within(user_room(user))
-            .emit("joined", &room_info(&view))
-            .await
-            .ok();
     }
 }

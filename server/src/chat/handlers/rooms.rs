@@ -6,16 +6,18 @@ use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
 use super::{
-    answer, bad_payload, conn_of, now_ms, require_member, room_info, subscribe_user, visible_room,
+    answer, bad_payload,
+    members::{subscribe_user, unsubscribe_user},
+    now_ms, require_member, room_info, visible_room,
 };
 use crate::{
     bot::BOT_ID,
     chat::{Chat, Conn, auth, store_error},
     flow::{Ack, Turn},
-    room::{Since, user_room},
+    room::Since,
     wire::{
         AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JOINED_READS_MAX, JoinRoom, Joined,
-        Left, ReadMark, RoomOnly,
+        ReadMark, RoomOnly,
     },
 };
 
@@ -161,15 +163,7 @@ pub(super) async fn leave_room(
             visible_room(&chat, user, &payload.room).await?;
             return Err(ErrorBody::new(ErrorCode::Forbidden, "not a member"));
         }
-        for socket in s.within(user_room(user)).sockets() {
-            if let Some(c) = conn_of(&socket) {
-                chat.unsubscribe(&socket, &c, &payload.room).await;
-            }
-        }
-        let left = Left {
-            room: payload.room.clone(),
-        };
-        s.within(user_room(user)).emit("left", &left).await.ok();
+        unsubscribe_user(&chat, &s, user, &payload.room).await;
         Ok(Empty {})
     }
     .instrument(conn.span.clone())

@@ -1,0 +1,56 @@
+//! User-level membership events: "user U joined room R" or "left it", told to every node so
+//! that each subscribes or unsubscribes its own sockets of U. The node where the change was
+//! made applies it to its sockets at once and publishes it for the others.
+
+use std::{fmt, sync::Arc};
+
+use tokio::sync::broadcast;
+
+/// A user gained or lost a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberEvent {
+    /// The node that made the change (and applied it to its own sockets already).
+    pub node: String,
+    /// The user.
+    pub user_id: String,
+    /// The room.
+    pub room: String,
+    /// Joined (`true`) or left.
+    pub joined: bool,
+}
+
+/// Carries membership events to every node.
+pub trait Membership: Send + Sync + fmt::Debug + 'static {
+    /// Tells every node (this one included; it skips its own).
+    fn publish(&self, event: MemberEvent);
+
+    /// The events published from now on; `Lagged` when this node fell behind.
+    fn subscribe(&self) -> broadcast::Receiver<Arc<MemberEvent>>;
+}
+
+/// Events a node may fall behind before it loses some.
+const CAPACITY: usize = 1024;
+
+/// Membership events within one process.
+#[derive(Debug)]
+pub struct MemoryMembership {
+    tx: broadcast::Sender<Arc<MemberEvent>>,
+}
+
+impl Default for MemoryMembership {
+    fn default() -> Self {
+        Self {
+            tx: broadcast::channel(CAPACITY).0,
+        }
+    }
+}
+
+impl Membership for MemoryMembership {
+    fn publish(&self, event: MemberEvent) {
+        self.tx.send(Arc::new(event)).ok();
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<MemberEvent>> {
+        self.tx.subscribe()
+    }
+}
