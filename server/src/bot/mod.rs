@@ -20,18 +20,17 @@ mod queue;
 mod reply;
 
 use std::{
-    sync::{Arc, OnceLock},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use socketioxide::SocketIo;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
 
 use self::backend::Backend;
 use crate::{
     config::Config,
-    room::{Writers, room_key},
+    room::Writers,
     store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
 };
@@ -96,7 +95,6 @@ struct BotInner {
     backend: Arc<dyn Backend>,
     store: Store,
     writers: Arc<Writers>,
-    io: OnceLock<SocketIo>,
     config: BotConfig,
     state: Arc<BotTable>,
 }
@@ -118,7 +116,6 @@ impl Bot {
             backend,
             store,
             writers,
-            io: OnceLock::new(),
             config,
             state: table,
         }))
@@ -147,11 +144,6 @@ impl Bot {
         if tokio::time::timeout(deadline, all_ended).await.is_err() {
             warn!("bot replies still running at the shutdown deadline");
         }
-    }
-
-    /// Gives the bot the Socket.IO handle it announces queue positions with.
-    pub fn attach(&self, io: SocketIo) {
-        self.0.io.set(io).ok();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -293,14 +285,12 @@ impl Bot {
     }
 
     async fn announce_queued(&self, room: &str, positions: Vec<(String, usize)>) {
-        let Some(io) = self.0.io.get() else { return };
         for (request_id, position) in positions {
-            let note = BotQueued {
+            self.0.writers.announce(BotQueued {
                 room: room.to_owned(),
                 request_id,
                 position,
-            };
-            io.to(room_key(room)).emit("bot:queued", &note).await.ok();
+            });
         }
     }
 

@@ -242,7 +242,6 @@ impl Chat {
     /// Registers the chat on the default namespace and starts its housekeeping.
     pub fn register(&self, io: &SocketIo) {
         use socketioxide::handler::ConnectHandler;
-        self.bot.attach(io.clone());
         handlers::follow_membership(self.clone(), io.clone());
         let chat = self.clone();
         let middleware_chat = self.clone();

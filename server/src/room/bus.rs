@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     store::Pos,
-    wire::{BotEnd, BotStart, Message},
+    wire::{BotEnd, BotQueued, BotStart, Message},
 };
 
 /// What happened to the message a log entry carries.
@@ -69,6 +69,8 @@ pub enum Event {
     Start(Arc<BotStart>),
     /// More text of the streaming reply.
     Delta(Arc<Delta>),
+    /// A request waits for the bot (not logged: a socket that misses it asks again).
+    Queued(Arc<BotQueued>),
 }
 
 /// The reply being streamed in a room, as far as it has come.
@@ -151,6 +153,7 @@ fn follow(streaming: &mut Option<Streaming>, event: &Event) {
                 s.n = delta.n;
             }
         }
+        Event::Queued(_) => {}
         Event::Logged(entry) => {
             if entry.kind == Kind::Ended
                 && streaming

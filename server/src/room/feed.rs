@@ -192,6 +192,10 @@ impl<S: Sink> Feed<S> {
             Event::Logged(entry) => self.logged(&entry),
             Event::Start(start) => self.start(start),
             Event::Delta(delta) => self.delta(&delta),
+            Event::Queued(note) => {
+                let frame = Frame::new(&*note, self.json);
+                self.broadcast("bot:queued", &frame, |_| true, |_| {});
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     store::{Appended, Change, NewMessage, Pos, Store},
-    wire::{BotEnd, BotStart, ErrorBody, ErrorCode},
+    wire::{BotEnd, BotQueued, BotStart, ErrorBody, ErrorCode},
 };
 
 fn gone() -> ErrorBody {
@@ -92,6 +92,12 @@ impl Writers {
     /// Rooms whose writer runs on this node.
     pub fn running(&self) -> usize {
         self.registry.len()
+    }
+
+    /// Tells the room's sockets, on every node, that a request waits for the bot.
+    pub fn announce(&self, queued: BotQueued) {
+        let room = queued.room.clone();
+        self.bus.publish(&room, Event::Queued(Arc::new(queued)));
     }
 }
 
