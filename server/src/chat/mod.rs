@@ -21,7 +21,11 @@ use std::{
     time::Duration,
 };
 
-use socketioxide::{SocketIo, extract::SocketRef};
+use socketioxide::{
+    SocketIo,
+    adapter::{Adapter, LocalAdapter},
+    extract::SocketRef,
+};
 
 use crate::{
     config::Config,
@@ -51,17 +55,22 @@ pub struct Limits {
 }
 
 /// Shared state of the chat; cheap to clone.
-#[derive(Clone)]
-pub struct Chat(Arc<Inner>);
+pub struct Chat<A: Adapter = LocalAdapter>(Arc<Inner<A>>);
+
+impl<A: Adapter> Clone for Chat<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
 
 /// What [`Chat`] holds.
-pub struct Inner {
+pub struct Inner<A: Adapter> {
     /// Storage.
     pub store: Store,
     /// Rooms' writers on this node.
     pub writers: Arc<Writers>,
     /// Rooms' feeds on this node.
-    pub feeds: Feeds<SocketSink<socketioxide::adapter::LocalAdapter>>,
+    pub feeds: Feeds<SocketSink<A>>,
     /// The chatbot.
     pub bot: crate::bot::Bot,
     /// This node's name.
@@ -91,9 +100,9 @@ pub struct Inner {
     presence_order: tokio::sync::Mutex<()>,
 }
 
-impl std::ops::Deref for Chat {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
+impl<A: Adapter> std::ops::Deref for Chat<A> {
+    type Target = Inner<A>;
+    fn deref(&self) -> &Inner<A> {
         &self.0
     }
 }
@@ -172,7 +181,7 @@ impl Conn {
     }
 }
 
-impl Chat {
+impl<A: Adapter> Chat<A> {
     /// Builds the chat on an open store, as the node `node` of those sharing `shared`.
     pub fn new(
         cfg: &Config,
@@ -239,20 +248,30 @@ impl Chat {
         }))
     }
 
-    /// Registers the chat on the default namespace and starts its housekeeping.
-    pub fn register(&self, io: &SocketIo) {
+    /// Registers the chat on the default namespace of `io`, whatever its adapter, and starts
+    /// its housekeeping. Returns what the adapter's namespace set-up returns (nothing for the
+    /// in-memory adapter; a future to await for adapters that reach other nodes).
+    pub fn register(&self, io: &SocketIo<A>) -> A::InitRes
+    where
+        A: socketioxide_core::adapter::DefinedAdapter,
+    {
         use socketioxide::handler::ConnectHandler;
         handlers::follow_membership(self.clone(), io.clone());
+        self.housekeeping(io);
         let chat = self.clone();
         let middleware_chat = self.clone();
         io.ns(
             "/",
-            (move |s: SocketRef| handlers::on_connect(s, chat.clone())).with(
-                move |s: SocketRef, auth: socketioxide::extract::TryData<crate::wire::Auth>| {
+            (move |s: SocketRef<A>| handlers::on_connect(s, chat.clone())).with(
+                move |s: SocketRef<A>, auth: socketioxide::extract::TryData<crate::wire::Auth>| {
                     handlers::authenticate(s, auth, middleware_chat.clone())
                 },
             ),
-        );
+        )
+    }
+
+    /// Pruning the rate limiters and ending lapsed typing notices, for as long as the chat runs.
+    fn housekeeping(&self, io: &SocketIo<A>) {
         let chat = self.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -302,7 +321,7 @@ impl Chat {
     /// if this is their first socket there. The caller has checked membership.
     pub async fn subscribe(
         &self,
-        socket: &SocketRef,
+        socket: &SocketRef<A>,
         conn: &Conn,
         room: &str,
         since: Option<Since>,
@@ -336,7 +355,7 @@ impl Chat {
 
     /// Stops delivering `room` to one socket and announces the user's departure if it was
     /// their last socket there.
-    pub async fn unsubscribe(&self, socket: &SocketRef, conn: &Conn, room: &str) {
+    pub async fn unsubscribe(&self, socket: &SocketRef<A>, conn: &Conn, room: &str) {
         {
             let _order = self.presence_order.lock().await;
             if !conn.rooms().set.remove(room) {
@@ -350,7 +369,7 @@ impl Chat {
 
     /// A socket is gone: it leaves every room it received, and no room can be added to it
     /// after this (a subscription still on its way is refused).
-    pub async fn disconnect(&self, socket: &SocketRef, conn: &Conn) {
+    pub async fn disconnect(&self, socket: &SocketRef<A>, conn: &Conn) {
         let rooms: Vec<String> = {
             let _order = self.presence_order.lock().await;
             let rooms = {
@@ -369,7 +388,7 @@ impl Chat {
         self.cuts.forget(&socket.id.to_string());
     }
 
-    async fn depart(&self, socket: &SocketRef, conn: &Conn, room: &str) {
+    async fn depart(&self, socket: &SocketRef<A>, conn: &Conn, room: &str) {
         if self.presence.depart(room, &conn.identity.user_id).await {
             let note = PresenceOut {
                 room: room.to_owned(),

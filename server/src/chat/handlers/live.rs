@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
@@ -13,12 +14,12 @@ use crate::{
     wire::{Empty, Online, ReadAck, ReadIn, ReadOut, RoomOnly, TypingIn, TypingOut},
 };
 
-pub(super) async fn presence(
+pub(super) async fn presence<A: Adapter>(
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<RoomOnly>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -33,13 +34,13 @@ pub(super) async fn presence(
     answer(ack, result).await;
 }
 
-pub(super) async fn typing(
-    s: SocketRef,
+pub(super) async fn typing<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<TypingIn>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -77,13 +78,13 @@ pub(super) async fn typing(
     answer(ack, result).await;
 }
 
-pub(super) async fn read(
-    s: SocketRef,
+pub(super) async fn read<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<ReadIn>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;

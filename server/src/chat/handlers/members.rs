@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::{SocketIo, extract::SocketRef};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::warn;
@@ -18,12 +19,12 @@ use crate::{
 
 /// `user` joined `room`: subscribes each of their sockets here (`origin`, the caller's socket,
 /// replays from `since`) and tells them with `joined`, then tells the other nodes.
-pub(super) async fn subscribe_user(
-    chat: &Chat,
-    via: &SocketRef,
+pub(super) async fn subscribe_user<A: Adapter>(
+    chat: &Chat<A>,
+    via: &SocketRef<A>,
     user: &str,
     room: &str,
-    origin: Option<(&SocketRef, Option<Since>)>,
+    origin: Option<(&SocketRef<A>, Option<Since>)>,
 ) {
     join_here(
         chat,
@@ -38,12 +39,17 @@ pub(super) async fn subscribe_user(
 
 /// `user` left `room`: unsubscribes each of their sockets here and tells them with `left`,
 /// then tells the other nodes.
-pub(super) async fn unsubscribe_user(chat: &Chat, via: &SocketRef, user: &str, room: &str) {
+pub(super) async fn unsubscribe_user<A: Adapter>(
+    chat: &Chat<A>,
+    via: &SocketRef<A>,
+    user: &str,
+    room: &str,
+) {
     leave_here(chat, via.within(user_room(user)).sockets(), room).await;
     publish(chat, user, room, false);
 }
 
-fn publish(chat: &Chat, user: &str, room: &str, joined: bool) {
+fn publish<A: Adapter>(chat: &Chat<A>, user: &str, room: &str, joined: bool) {
     chat.membership.publish(MemberEvent {
         node: chat.node.clone(),
         user_id: user.to_owned(),
@@ -52,12 +58,12 @@ fn publish(chat: &Chat, user: &str, room: &str, joined: bool) {
     });
 }
 
-async fn join_here(
-    chat: &Chat,
-    sockets: Vec<SocketRef>,
+async fn join_here<A: Adapter>(
+    chat: &Chat<A>,
+    sockets: Vec<SocketRef<A>>,
     user: &str,
     room: &str,
-    origin: Option<(&SocketRef, Option<Since>)>,
+    origin: Option<(&SocketRef<A>, Option<Since>)>,
 ) {
     for socket in &sockets {
         let Some(conn) = conn_of(socket) else {
@@ -74,7 +80,7 @@ async fn join_here(
     }
 }
 
-async fn leave_here(chat: &Chat, sockets: Vec<SocketRef>, room: &str) {
+async fn leave_here<A: Adapter>(chat: &Chat<A>, sockets: Vec<SocketRef<A>>, room: &str) {
     let left = Left {
         room: room.to_owned(),
     };
@@ -88,7 +94,7 @@ async fn leave_here(chat: &Chat, sockets: Vec<SocketRef>, room: &str) {
 
 /// Applies the membership changes other nodes make to this node's sockets, for as long as the
 /// chat runs.
-pub(crate) fn follow(chat: Chat, io: SocketIo) {
+pub(crate) fn follow<A: Adapter>(chat: Chat<A>, io: SocketIo<A>) {
     let mut events = chat.membership.subscribe();
     tokio::spawn(async move {
         loop {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
@@ -17,7 +18,7 @@ use crate::{
     },
 };
 
-fn check_text(chat: &Chat, text: &str) -> Answer<()> {
+fn check_text<A: Adapter>(chat: &Chat<A>, text: &str) -> Answer<()> {
     if text.trim().is_empty() {
         return Err(ErrorBody::new(ErrorCode::BadRequest, "text is empty"));
     }
@@ -39,13 +40,13 @@ fn check_text(chat: &Chat, text: &str) -> Answer<()> {
     Ok(())
 }
 
-pub(super) async fn send(
-    s: SocketRef,
+pub(super) async fn send<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<SendMessage>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -134,12 +135,12 @@ pub(super) async fn send(
     answer(ack, result).await;
 }
 
-pub(super) async fn edit(
+pub(super) async fn edit<A: Adapter>(
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<EditMessage>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -164,12 +165,12 @@ pub(super) async fn edit(
     answer(ack, result).await;
 }
 
-pub(super) async fn delete(
+pub(super) async fn delete<A: Adapter>(
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<DeleteMessage>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -188,12 +189,12 @@ pub(super) async fn delete(
     answer(ack, result).await;
 }
 
-pub(super) async fn history(
+pub(super) async fn history<A: Adapter>(
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<HistoryQuery>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let q = payload.map_err(bad_payload)?;
@@ -221,12 +222,12 @@ pub(super) async fn history(
     answer(ack, result).await;
 }
 
-pub(super) async fn cancel(
+pub(super) async fn cancel<A: Adapter>(
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<CancelReply>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;

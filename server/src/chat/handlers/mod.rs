@@ -12,6 +12,7 @@ mod rooms;
 use std::sync::Arc;
 
 use serde::Serialize;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use tracing::{Instrument, debug, info_span};
 
@@ -32,7 +33,7 @@ use crate::{
 
 type Answer<T> = Result<T, ErrorBody>;
 
-async fn answer<T: Serialize>(ack: Ack, result: Answer<T>) {
+async fn answer<A: Adapter, T: Serialize>(ack: Ack<A>, result: Answer<T>) {
     if let Err(e) = &result {
         debug!(code = e.code.as_str(), message = %e.message, "refused");
         if *e == too_many_pending() {
@@ -48,7 +49,7 @@ fn bad_payload(e: impl std::fmt::Display) -> ErrorBody {
     ErrorBody::new(ErrorCode::BadRequest, format!("invalid payload: {e}"))
 }
 
-fn conn_of(s: &SocketRef) -> Option<Arc<Conn>> {
+fn conn_of<A: Adapter>(s: &SocketRef<A>) -> Option<Arc<Conn>> {
     s.extensions.get::<Arc<Conn>>()
 }
 
@@ -71,10 +72,10 @@ fn room_info(view: &RoomView) -> RoomInfo {
 }
 
 /// The connect middleware: decides who the socket is, or refuses it with `connect_error`.
-pub async fn authenticate(
-    s: SocketRef,
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     TryData(auth): TryData<Auth>,
-    chat: Chat,
+    chat: Chat<A>,
 ) -> Result<(), ErrorBody> {
     let auth = auth.map_err(|_| {
         ErrorBody::new(
@@ -109,7 +110,7 @@ pub async fn authenticate(
     Ok(())
 }
 
-fn register_events(s: &SocketRef) {
+fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("rooms", list_rooms);
     s.on("create", create_room);
     s.on("join", join_room);
@@ -129,7 +130,7 @@ fn register_events(s: &SocketRef) {
 
 /// A socket is in: it joins its user's room, learns who it is and receives its rooms (replayed
 /// from `auth.since`). This holds the socket's first turn, so its events wait until it is done.
-pub async fn on_connect(s: SocketRef, chat: Chat) {
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>, chat: Chat<A>) {
     let Some(conn) = conn_of(&s) else {
         s.disconnect().ok();
         return;
@@ -171,10 +172,10 @@ pub async fn on_connect(s: SocketRef, chat: Chat) {
     .await;
 }
 
-async fn on_disconnect(
-    s: SocketRef,
+async fn on_disconnect<A: Adapter>(
+    s: SocketRef<A>,
     reason: socketioxide::socket::DisconnectReason,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
 ) {
     let Some(conn) = conn_of(&s) else { return };
     conn.span
@@ -183,7 +184,7 @@ async fn on_disconnect(
 }
 
 /// The room, if it exists and the user may see it; with its membership.
-async fn visible_room(chat: &Chat, user: &str, room: &str) -> Answer<RoomView> {
+async fn visible_room<A: Adapter>(chat: &Chat<A>, user: &str, room: &str) -> Answer<RoomView> {
     let found = chat.store.room(room).await.map_err(store_error)?;
     let Some(found) = found else {
         return Err(ErrorBody::new(ErrorCode::NotFound, "no such room"));
@@ -212,7 +213,7 @@ async fn visible_room(chat: &Chat, user: &str, room: &str) -> Answer<RoomView> {
 }
 
 /// Membership check, fast when this socket already receives the room.
-async fn require_member(chat: &Chat, conn: &Conn, room: &str) -> Answer<()> {
+async fn require_member<A: Adapter>(chat: &Chat<A>, conn: &Conn, room: &str) -> Answer<()> {
     if conn.in_room(room) {
         return Ok(());
     }

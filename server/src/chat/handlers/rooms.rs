@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
@@ -21,11 +22,11 @@ use crate::{
     },
 };
 
-pub(super) async fn list_rooms(
+pub(super) async fn list_rooms<A: Adapter>(
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         turn.wait().await?;
@@ -60,13 +61,13 @@ fn slug(name: &str) -> String {
     }
 }
 
-pub(super) async fn create_room(
-    s: SocketRef,
+pub(super) async fn create_room<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<CreateRoom>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -88,13 +89,13 @@ pub(super) async fn create_room(
     answer(ack, result).await;
 }
 
-pub(super) async fn join_room(
-    s: SocketRef,
+pub(super) async fn join_room<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<JoinRoom>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -142,13 +143,13 @@ pub(super) async fn join_room(
     answer(ack, result).await;
 }
 
-pub(super) async fn leave_room(
-    s: SocketRef,
+pub(super) async fn leave_room<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<RoomOnly>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -171,13 +172,13 @@ pub(super) async fn leave_room(
     answer(ack, result).await;
 }
 
-pub(super) async fn add_member(
-    s: SocketRef,
+pub(super) async fn add_member<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
     TryData(payload): TryData<AddMember>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
@@ -210,12 +211,12 @@ pub(super) async fn add_member(
 }
 
 /// The caller's private room with the bot, created on first use.
-pub(super) async fn open_bot_room(
-    s: SocketRef,
+pub(super) async fn open_bot_room<A: Adapter>(
+    s: SocketRef<A>,
     turn: Turn,
-    State(chat): State<Chat>,
+    State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
-    ack: Ack,
+    ack: Ack<A>,
 ) {
     let result = async {
         turn.wait().await?;
