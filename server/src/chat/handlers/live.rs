@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::{answer, bad_payload, require_member, visible_room};
 use crate::{
-    chat::{Chat, Conn, store_error},
+    chat::{Chat, Conn},
     flow::{Ack, Turn},
     room::{room_key, user_room},
     wire::{Empty, Online, ReadAck, ReadIn, ReadOut, RoomOnly, TypingIn, TypingOut},
@@ -91,16 +91,11 @@ pub(super) async fn read<A: Adapter>(
         turn.wait().await?;
         require_member(&chat, &conn, &payload.room).await?;
         let user = &conn.identity.user_id;
-        let before = chat
-            .store
-            .read_seq(&payload.room, user)
-            .await
-            .map_err(store_error)?;
+        let before = chat.store.read_seq(&payload.room, user).await?;
         let seq = chat
             .store
             .mark_read(&payload.room, user, payload.seq)
-            .await
-            .map_err(store_error)?;
+            .await?;
         if seq != before {
             let note = ReadOut {
                 room: payload.room.clone(),

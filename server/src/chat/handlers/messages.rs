@@ -6,9 +6,9 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
-use super::{Answer, answer, bad_payload, now_ms, require_member, visible_room};
+use super::{Answer, answer, bad_payload, now_ms, refuse, require_member, visible_room};
 use crate::{
-    chat::{Chat, Conn, store_error},
+    chat::{Chat, Conn},
     flow::{Ack, Turn},
     room::{room_key, to_wire, user_room},
     store::{Appended, MessageStatus, NewMessage},
@@ -20,22 +20,22 @@ use crate::{
 
 fn check_text<A: Adapter>(chat: &Chat<A>, text: &str) -> Answer<()> {
     if text.trim().is_empty() {
-        return Err(ErrorBody::new(ErrorCode::BadRequest, "text is empty"));
+        return refuse(ErrorCode::BadRequest, "text is empty");
     }
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(ErrorBody::new(
+        return refuse(
             ErrorCode::BadRequest,
             "text has control characters (only tabs and line breaks are allowed)",
-        ));
+        );
     }
     if text.len() > chat.limits.max_message_bytes {
-        return Err(ErrorBody::new(
+        return refuse(
             ErrorCode::TooLarge,
             format!("text is over {} bytes", chat.limits.max_message_bytes),
-        ));
+        );
     }
     Ok(())
 }
@@ -52,10 +52,7 @@ pub(super) async fn send<A: Adapter>(
         let payload = payload.map_err(bad_payload)?;
         check_text(&chat, &payload.text)?;
         if payload.client_id.is_empty() || payload.client_id.chars().count() > 64 {
-            return Err(ErrorBody::new(
-                ErrorCode::BadRequest,
-                "clientId must be 1 to 64 characters",
-            ));
+            return refuse(ErrorCode::BadRequest, "clientId must be 1 to 64 characters");
         }
         // Only the order: earlier sends may still be storing, this one is queued behind them.
         turn.wait_ordered().await?;
@@ -80,7 +77,7 @@ pub(super) async fn send<A: Adapter>(
                             seq: m.seq,
                             ts: m.ts,
                         }),
-                        _ => Err(refused),
+                        _ => Err(refused.into()),
                     };
                 }
             }
@@ -200,10 +197,7 @@ pub(super) async fn history<A: Adapter>(
         let q = payload.map_err(bad_payload)?;
         let limit = q.limit.unwrap_or(50);
         if !(1..=100).contains(&limit) {
-            return Err(ErrorBody::new(
-                ErrorCode::BadRequest,
-                "limit must be 1 to 100",
-            ));
+            return refuse(ErrorCode::BadRequest, "limit must be 1 to 100");
         }
         turn.wait().await?;
         // Public rooms can be read before joining; private ones need membership.
@@ -211,8 +205,7 @@ pub(super) async fn history<A: Adapter>(
         let rows = chat
             .store
             .history(&q.room, q.before, q.after, limit)
-            .await
-            .map_err(store_error)?;
+            .await?;
         Ok(History {
             messages: rows.iter().map(to_wire).collect(),
         })
@@ -236,10 +229,7 @@ pub(super) async fn cancel<A: Adapter>(
         if chat.bot.cancel(&payload.room, &payload.id).await {
             Ok(Empty {})
         } else {
-            Err(ErrorBody::new(
-                ErrorCode::NotFound,
-                "no reply in progress with that id",
-            ))
+            refuse(ErrorCode::NotFound, "no reply in progress with that id")
         }
     }
     .instrument(conn.span.clone())

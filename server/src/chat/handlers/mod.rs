@@ -27,20 +27,54 @@ use crate::{
     clock::now_ms,
     flow::{Ack, Flow, turn::too_many_pending},
     room::{Since, user_room},
-    store::RoomView,
+    store::{RoomView, StoreError},
     wire::{Auth, ErrorBody, ErrorCode, Reply, RoomInfo, Session},
 };
 
-type Answer<T> = Result<T, ErrorBody>;
+/// Why a handler did not do what it was asked. Handlers return it with `?` from either
+/// source; [`answer`] turns it into the error the client gets and logs it, once.
+#[derive(Debug)]
+enum Failure {
+    /// Refused: a bad payload, not allowed, over a limit (logged at debug).
+    Refused(ErrorBody),
+    /// Storage said no (`not_found`, `forbidden`) or failed (`internal`, logged at warn with
+    /// its cause).
+    Store(StoreError),
+}
+
+impl From<ErrorBody> for Failure {
+    fn from(body: ErrorBody) -> Self {
+        Self::Refused(body)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+type Answer<T> = Result<T, Failure>;
+
+/// A refusal with `code` and `message`.
+fn refuse<T>(code: ErrorCode, message: impl Into<String>) -> Answer<T> {
+    Err(Failure::Refused(ErrorBody::new(code, message)))
+}
 
 async fn answer<A: Adapter, T: Serialize>(ack: Ack<A>, result: Answer<T>) {
-    if let Err(e) = &result {
-        debug!(code = e.code.as_str(), message = %e.message, "refused");
-        if *e == too_many_pending() {
-            // A socket over its pending limit is flooding: its refusals wait in one queue.
-            ack.refuse();
-            return;
+    let result = result.map_err(|failure| match failure {
+        Failure::Refused(body) => {
+            debug!(code = body.code.as_str(), message = %body.message, "refused");
+            body
         }
+        Failure::Store(e) => store_error(e),
+    });
+    if let Err(e) = &result
+        && *e == too_many_pending()
+    {
+        // A socket over its pending limit is flooding: its refusals wait in one queue.
+        ack.refuse();
+        return;
     }
     ack.send(&Reply::from(result)).await;
 }
@@ -185,23 +219,19 @@ async fn on_disconnect<A: Adapter>(
 
 /// The room, if it exists and the user may see it; with its membership.
 async fn visible_room<A: Adapter>(chat: &Chat<A>, user: &str, room: &str) -> Answer<RoomView> {
-    let found = chat.store.room(room).await.map_err(store_error)?;
+    let found = chat.store.room(room).await?;
     let Some(found) = found else {
-        return Err(ErrorBody::new(ErrorCode::NotFound, "no such room"));
+        return refuse(ErrorCode::NotFound, "no such room");
     };
-    let member = chat
-        .store
-        .is_member(room, user)
-        .await
-        .map_err(store_error)?;
+    let member = chat.store.is_member(room, user).await?;
     if found.private && !member {
-        return Err(ErrorBody::new(
+        return refuse(
             ErrorCode::Forbidden,
             "private room: ask a member to add you",
-        ));
+        );
     }
     let read_seq = if member {
-        chat.store.read_seq(room, user).await.map_err(store_error)?
+        chat.store.read_seq(room, user).await?
     } else {
         0
     };
@@ -221,6 +251,6 @@ async fn require_member<A: Adapter>(chat: &Chat<A>, conn: &Conn, room: &str) -> 
     if view.member {
         Ok(())
     } else {
-        Err(ErrorBody::new(ErrorCode::Forbidden, "join the room first"))
+        refuse(ErrorCode::Forbidden, "join the room first")
     }
 }

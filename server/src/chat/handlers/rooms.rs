@@ -7,18 +7,18 @@ use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
 use super::{
-    answer, bad_payload,
+    Failure, answer, bad_payload,
     members::{subscribe_user, unsubscribe_user},
-    now_ms, require_member, room_info, visible_room,
+    now_ms, refuse, require_member, room_info, visible_room,
 };
 use crate::{
     bot::BOT_ID,
-    chat::{Chat, Conn, auth, store_error},
+    chat::{Chat, Conn, auth},
     flow::{Ack, Turn},
     room::Since,
     wire::{
-        AddMember, CreateRoom, Empty, ErrorBody, ErrorCode, JOINED_READS_MAX, JoinRoom, Joined,
-        ReadMark, RoomOnly,
+        AddMember, CreateRoom, Empty, ErrorCode, JOINED_READS_MAX, JoinRoom, Joined, ReadMark,
+        RoomOnly,
     },
 };
 
@@ -34,7 +34,7 @@ pub(super) async fn list_rooms<A: Adapter>(
             .rooms_for(&conn.identity.user_id)
             .await
             .map(|rooms| rooms.iter().map(room_info).collect::<Vec<_>>())
-            .map_err(store_error)
+            .map_err(Failure::from)
     }
     .instrument(conn.span.clone())
     .await;
@@ -78,8 +78,7 @@ pub(super) async fn create_room<A: Adapter>(
         let id = crate::ids::new_id(&format!("{}-", slug(&name)), 6);
         chat.store
             .create_room(&id, &name, payload.private, false, user, now_ms())
-            .await
-            .map_err(store_error)?;
+            .await?;
         subscribe_user(&chat, &s, user, &id, None).await;
         let view = visible_room(&chat, user, &id).await?;
         Ok(room_info(&view))
@@ -103,15 +102,12 @@ pub(super) async fn join_room<A: Adapter>(
         let user = &conn.identity.user_id;
         let view = visible_room(&chat, user, &payload.room).await?;
         if view.room.private && !view.member {
-            return Err(ErrorBody::new(
+            return refuse(
                 ErrorCode::Forbidden,
                 "private room: ask a member to add you",
-            ));
+            );
         }
-        chat.store
-            .add_member(&payload.room, user, now_ms())
-            .await
-            .map_err(store_error)?;
+        chat.store.add_member(&payload.room, user, now_ms()).await?;
         let since = payload.since.map(|seq| Since {
             seq,
             rev: payload.rev,
@@ -127,8 +123,7 @@ pub(super) async fn join_room<A: Adapter>(
         let reads = chat
             .store
             .read_marks(&payload.room, JOINED_READS_MAX)
-            .await
-            .map_err(store_error)?
+            .await?
             .into_iter()
             .map(|(user_id, seq)| ReadMark { user_id, seq })
             .collect();
@@ -155,14 +150,10 @@ pub(super) async fn leave_room<A: Adapter>(
         let payload = payload.map_err(bad_payload)?;
         turn.wait().await?;
         let user = &conn.identity.user_id;
-        let removed = chat
-            .store
-            .remove_member(&payload.room, user)
-            .await
-            .map_err(store_error)?;
+        let removed = chat.store.remove_member(&payload.room, user).await?;
         if !removed {
             visible_room(&chat, user, &payload.room).await?;
-            return Err(ErrorBody::new(ErrorCode::Forbidden, "not a member"));
+            return refuse(ErrorCode::Forbidden, "not a member");
         }
         unsubscribe_user(&chat, &s, user, &payload.room).await;
         Ok(Empty {})
@@ -184,19 +175,13 @@ pub(super) async fn add_member<A: Adapter>(
         let payload = payload.map_err(bad_payload)?;
         turn.wait().await?;
         require_member(&chat, &conn, &payload.room).await?;
-        if !chat
-            .store
-            .user_exists(&payload.user)
-            .await
-            .map_err(store_error)?
-        {
-            return Err(ErrorBody::new(ErrorCode::NotFound, "no such user"));
+        if !chat.store.user_exists(&payload.user).await? {
+            return refuse(ErrorCode::NotFound, "no such user");
         }
         let added = chat
             .store
             .add_member(&payload.room, &payload.user, now_ms())
-            .await
-            .map_err(store_error)?;
+            .await?;
         if payload.user == BOT_ID {
             chat.bot.joined(&payload.room, false);
         }
@@ -222,22 +207,15 @@ pub(super) async fn open_bot_room<A: Adapter>(
         turn.wait().await?;
         let user = &conn.identity.user_id;
         let id = format!("bot-{user}");
-        if chat.store.room(&id).await.map_err(store_error)?.is_none() {
+        if chat.store.room(&id).await?.is_none() {
             chat.store
                 .create_room(&id, chat.bot.name(), true, true, user, now_ms())
-                .await
-                .map_err(store_error)?;
-            chat.store
-                .add_member(&id, BOT_ID, now_ms())
-                .await
-                .map_err(store_error)?;
+                .await?;
+            chat.store.add_member(&id, BOT_ID, now_ms()).await?;
         }
         // The room is the caller's own: a user who left it is a member again. Membership comes
         // before any subscription.
-        chat.store
-            .add_member(&id, user, now_ms())
-            .await
-            .map_err(store_error)?;
+        chat.store.add_member(&id, user, now_ms()).await?;
         chat.bot.joined(&id, true);
         if !conn.in_room(&id) {
             subscribe_user(&chat, &s, user, &id, None).await;
