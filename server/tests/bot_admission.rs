@@ -116,7 +116,13 @@ fn setup(store: &Store, backend: Arc<dyn Backend>, cfg: BotConfig) -> Bot {
         store.clone(),
         std::sync::Arc::new(MemoryBus::default()),
     ));
-    Bot::new(backend, store.clone(), hubs, cfg, Arc::default())
+    Bot::new(
+        backend,
+        store.clone(),
+        hubs,
+        cfg,
+        Arc::new(server::bot::MemoryAdmissions::default()),
+    )
 }
 
 #[tokio::test]

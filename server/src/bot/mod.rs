@@ -4,7 +4,8 @@
 //! - [`backend`]: the small trait every model implements.
 //! - [`embedded`]: the offline default.
 //! - [`openai`]: any OpenAI-compatible API.
-//! - `queue`: the queue per room and the budgets per user that admission counts.
+//! - [`admission`]: the queue per room and the budgets per user, behind [`Admissions`].
+//! - `queue`: a place reserved for a request while its message is stored.
 //! - `reply`: the reply loop (one request at a time per room, streamed, stored when it ends).
 //! - `mentions`: whether a message addresses the bot.
 //!
@@ -12,6 +13,7 @@
 //! from its start (so it has its `seq`); its text streams as deltas merged over a short window,
 //! and is stored when it ends, whatever ended it (the model, a cancel, an error).
 
+pub mod admission;
 pub mod backend;
 pub mod embedded;
 mod mentions;
@@ -19,10 +21,7 @@ pub mod openai;
 mod queue;
 mod reply;
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info_span, warn};
@@ -78,10 +77,11 @@ impl BotConfig {
     }
 }
 
+pub use admission::{Admissions, MemoryAdmissions};
 pub use mentions::mentions;
-pub use queue::{Admission, BotTable};
+pub use queue::Admission;
 
-use queue::{Request, State};
+use admission::{Cancelled, Limits, Queued, Request};
 
 /// The bot service; cheap to clone.
 #[derive(Clone)]
@@ -96,19 +96,19 @@ struct BotInner {
     store: Store,
     writers: Arc<Writers>,
     config: BotConfig,
-    state: Arc<BotTable>,
+    admissions: Arc<dyn Admissions>,
 }
 
 use crate::clock::now_ms;
 
 impl Bot {
-    /// A bot answering with `backend`, keeping its queues and budgets in `table`.
+    /// A bot answering with `backend`, keeping its queues and budgets in `admissions`.
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Store,
         writers: Arc<Writers>,
         config: BotConfig,
-        table: Arc<BotTable>,
+        admissions: Arc<dyn Admissions>,
     ) -> Self {
         Self(Arc::new(BotInner {
             stopping: CancellationToken::new(),
@@ -117,7 +117,7 @@ impl Bot {
             store,
             writers,
             config,
-            state: table,
+            admissions,
         }))
     }
 
@@ -146,29 +146,21 @@ impl Bot {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.state.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Records that the bot joined a room.
     pub fn joined(&self, room: &str, bot_room: bool) {
-        self.lock()
-            .member_of
-            .insert(room.to_owned(), (true, bot_room));
+        self.0.admissions.set_bot_member(room, (true, bot_room));
     }
 
     /// Whether a message in `room` asks the bot for a reply: any message in a private bot
     /// room, a mention where the bot is a member.
     pub async fn addressed(&self, room: &str, text: &str) -> bool {
-        let known = self.lock().member_of.get(room).copied();
+        let known = self.0.admissions.bot_member(room);
         let (member, bot_room) = match known {
             Some(k) => k,
             None => {
                 let member = self.0.store.is_member(room, BOT_ID).await.unwrap_or(false);
                 let bot_room = matches!(self.0.store.room(room).await, Ok(Some(r)) if r.bot);
-                self.lock()
-                    .member_of
-                    .insert(room.to_owned(), (member, bot_room));
+                self.0.admissions.set_bot_member(room, (member, bot_room));
                 (member, bot_room)
             }
         };
@@ -181,53 +173,19 @@ impl Bot {
 
     /// Reserves a place for a request, or says why not.
     pub fn admit(&self, room: &str, user_id: &str) -> Result<Admission, ErrorBody> {
-        let cfg = &self.0.config;
         if self.0.stopping.is_cancelled() {
             return Err(ErrorBody::new(
                 ErrorCode::QueueFull,
                 "the server is restarting; ask again in a moment",
             ));
         }
-        let mut state = self.lock();
-        let now = Instant::now();
-        let budget = state.users.entry(user_id.to_owned()).or_default();
-        while budget
-            .spent
-            .front()
-            .is_some_and(|(at, _)| now.duration_since(*at) >= Duration::from_secs(60))
-        {
-            budget.spent.pop_front();
-        }
-        if budget.inflight >= cfg.max_inflight {
-            return Err(ErrorBody::new(
-                ErrorCode::RateLimited,
-                format!("at most {} bot requests at a time", cfg.max_inflight),
-            ));
-        }
-        let spent: u64 = budget.spent.iter().map(|(_, t)| t).sum();
-        if spent >= cfg.tokens_per_minute {
-            let oldest = budget.spent.front().map_or(now, |(at, _)| *at);
-            let wait = Duration::from_secs(60).saturating_sub(now.duration_since(oldest));
-            return Err(ErrorBody {
-                retry_after: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
-                ..ErrorBody::new(
-                    ErrorCode::RateLimited,
-                    "bot token budget spent for this minute",
-                )
-            });
-        }
-        let queue = state.rooms.entry(room.to_owned()).or_default();
-        let ahead = queue.waiting.len() + queue.reserved;
-        if queue.running.is_some() && ahead >= cfg.queue_limit {
-            return Err(ErrorBody::new(
-                ErrorCode::QueueFull,
-                format!("{} requests already wait for the bot here", ahead),
-            ));
-        }
-        queue.reserved += 1;
-        if let Some(u) = state.users.get_mut(user_id) {
-            u.inflight += 1;
-        }
+        let cfg = &self.0.config;
+        let limits = Limits {
+            queue_limit: cfg.queue_limit,
+            max_inflight: cfg.max_inflight,
+            tokens_per_minute: cfg.tokens_per_minute,
+        };
+        self.0.admissions.admit(room, user_id, &limits)?;
         Ok(Admission {
             bot: self.clone(),
             room: room.to_owned(),
@@ -246,40 +204,15 @@ impl Bot {
             user_id: admission.user_id.clone(),
             cancel: CancellationToken::new(),
         };
-        let (start_worker, position) = {
-            let mut state = self.lock();
-            let queue = state.rooms.entry(request.room.clone()).or_default();
-            queue.reserved = queue.reserved.saturating_sub(1);
-            let start = queue.running.is_none() && queue.waiting.is_empty();
-            queue.waiting.push_back(request);
-            let position = queue.waiting.len();
-            if start {
-                let first = queue.waiting.pop_front();
-                if let Some(first) = &first {
-                    queue.running = Some((None, first.request_id.clone(), first.cancel.clone()));
-                }
-                (first, 0)
-            } else {
-                (None, position)
-            }
-        };
-        match start_worker {
-            Some(first) => {
+        match self.0.admissions.enqueue(request) {
+            Queued::Start(first) => {
                 let bot = self.clone();
                 let room = first.room.clone();
                 tokio::spawn(bot.work(first).instrument(info_span!("bot", room = %room)));
             }
-            None => {
-                let room = admission.room.clone();
-                let waiting = self
-                    .lock()
-                    .rooms
-                    .get(&room)
-                    .and_then(|q| q.waiting.back().map(|r| r.request_id.clone()));
-                if let Some(request_id) = waiting {
-                    self.announce_queued(&room, vec![(request_id, position)])
-                        .await;
-                }
+            Queued::Waiting(request_id, position) => {
+                self.announce_queued(&admission.room, vec![(request_id, position)])
+                    .await;
             }
         }
     }
@@ -296,37 +229,13 @@ impl Bot {
 
     /// Stops the reply `id` (or removes the waiting request `id`). `false` if there is none.
     pub async fn cancel(&self, room: &str, id: &str) -> bool {
-        let (found, positions) = {
-            let mut state = self.lock();
-            let Some(queue) = state.rooms.get_mut(room) else {
-                return false;
-            };
-            if let Some((reply_id, request_id, cancel)) = &queue.running
-                && (reply_id.as_deref() == Some(id) || request_id == id)
-            {
-                cancel.cancel();
-                return true;
+        match self.0.admissions.cancel(room, id) {
+            Cancelled::Running => true,
+            Cancelled::Waiting(positions) => {
+                self.announce_queued(room, positions).await;
+                true
             }
-            let before = queue.waiting.len();
-            let removed: Vec<String> = queue
-                .waiting
-                .iter()
-                .filter(|r| r.request_id == id)
-                .map(|r| r.user_id.clone())
-                .collect();
-            queue.waiting.retain(|r| r.request_id != id);
-            let positions = queue.positions();
-            let found = queue.waiting.len() != before;
-            for user in removed {
-                if let Some(u) = state.users.get_mut(&user) {
-                    u.inflight = u.inflight.saturating_sub(1);
-                }
-            }
-            (found, positions)
-        };
-        if found {
-            self.announce_queued(room, positions).await;
+            Cancelled::NotFound => false,
         }
-        found
     }
 }

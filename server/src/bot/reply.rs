@@ -1,16 +1,14 @@
 //! The reply loop: one request at a time per room, a backend's answer streamed into the room
 //! and stored when it ends.
 
-use std::time::Instant;
-
 use futures_util::StreamExt;
 use tracing::warn;
 
 use super::{
     BOT_ID, Bot,
+    admission::Request,
     backend::{Chunk, Completion, Role, Turn},
     now_ms,
-    queue::Request,
 };
 use crate::{
     store::{MessageStatus, NewMessage},
@@ -28,35 +26,14 @@ impl Bot {
         loop {
             if self.0.stopping.is_cancelled() {
                 // Requests still waiting are dropped: their questions stay in the history.
-                if let Some(queue) = self.lock().rooms.get_mut(&next.room) {
-                    queue.running = None;
-                    queue.waiting.clear();
-                }
+                self.0.admissions.clear(&next.room);
                 return;
             }
-            let room = next.room.clone();
-            let user = next.user_id.clone();
             let spent = self.reply(&next).await;
-            let (following, positions) = {
-                let mut state = self.lock();
-                if let Some(budget) = state.users.get_mut(&user) {
-                    budget.inflight = budget.inflight.saturating_sub(1);
-                    budget.spent.push_back((Instant::now(), spent));
-                }
-                let Some(queue) = state.rooms.get_mut(&room) else {
-                    return;
-                };
-                let following = queue.waiting.pop_front();
-                queue.running = following
-                    .as_ref()
-                    .map(|r| (None, r.request_id.clone(), r.cancel.clone()));
-                let positions = queue.positions();
-                (following, positions)
-            };
-            match following {
-                Some(request) => {
-                    self.announce_queued(&room, positions).await;
-                    next = request;
+            match self.0.admissions.finished(&next.room, &next.user_id, spent) {
+                Some((following, positions)) => {
+                    self.announce_queued(&next.room, positions).await;
+                    next = following;
                 }
                 None => return,
             }
@@ -88,14 +65,7 @@ impl Bot {
                 return 0;
             }
         };
-        if let Some((reply_id, _, _)) = self
-            .lock()
-            .rooms
-            .get_mut(&request.room)
-            .and_then(|q| q.running.as_mut())
-        {
-            *reply_id = Some(reply.id.clone());
-        }
+        self.0.admissions.started(&request.room, &reply.id);
         writer.stream_start(BotStart {
             room: request.room.clone(),
             id: reply.id.clone(),

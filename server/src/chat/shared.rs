@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::{
-    bot::BotTable,
+    bot::{Admissions, MemoryAdmissions},
     ports::{Membership, MemoryMembership, PresenceTable},
     room::{MemoryBus, RoomBus},
 };
@@ -21,7 +21,7 @@ pub struct Shared {
     /// "User U joined or left room R", for each node's sockets of U.
     pub membership: Arc<dyn Membership>,
     /// The bot's queues, running replies and budgets.
-    pub bot: Arc<BotTable>,
+    pub bot: Arc<dyn Admissions>,
 }
 
 impl Default for Shared {
@@ -30,7 +30,7 @@ impl Default for Shared {
             bus: Arc::new(MemoryBus::default()),
             presence: Arc::default(),
             membership: Arc::new(MemoryMembership::default()),
-            bot: Arc::default(),
+            bot: Arc::new(MemoryAdmissions::default()),
         }
     }
 }
