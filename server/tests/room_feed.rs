@@ -420,3 +420,41 @@ async fn a_reply_streamed_on_one_node_reaches_a_late_viewer_on_another_as_a_snap
         "the bus forgets an ended reply"
     );
 }
+
+#[tokio::test]
+async fn a_feed_nobody_follows_stops_and_a_new_subscriber_starts_it_again() {
+    let (store, bus) = setup().await;
+    let node = node(&store, &bus);
+    let sink = Recorder::new();
+    node.feeds
+        .subscribe("r", sink.clone(), None)
+        .await
+        .expect("subscribed");
+    node.feeds.unsubscribe("r", sink.sid).await;
+    assert_eq!(node.feeds.running(), 1);
+
+    tokio::time::pause();
+    tokio::time::advance(server::room::IDLE / 2).await;
+    tokio::task::yield_now().await;
+    assert_eq!(node.feeds.running(), 1, "not idle long enough");
+    for _ in 0..3 {
+        tokio::time::advance(server::room::IDLE).await;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(node.feeds.running(), 0, "the idle feed stopped");
+    tokio::time::resume();
+
+    let again = Recorder::new();
+    node.feeds
+        .subscribe("r", again.clone(), None)
+        .await
+        .expect("subscribed again");
+    send(&node, 1).await;
+    again
+        .until("delivered by a new feed", |got| sink_seqs(got) == [1])
+        .await;
+    assert!(
+        sink.events().is_empty(),
+        "the unsubscribed socket got nothing"
+    );
+}

@@ -8,18 +8,16 @@
 //!   reply with the ack envelope.
 
 pub mod auth;
+mod conn;
 pub mod handlers;
 pub mod shared;
 pub mod typing;
 
+pub use self::conn::Conn;
 pub use self::shared::Shared;
 pub use crate::room::store_error;
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use socketioxide::{
     SocketIo,
@@ -30,12 +28,12 @@ use socketioxide::{
 use crate::{
     config::Config,
     cut::Cuts,
-    flow::{Flow, FlowLimits, OutputLimits, Turn},
+    flow::{FlowLimits, OutputLimits},
     store::Store,
-    wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut, User},
+    wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut},
 };
 
-use self::{auth::Identity, typing::Typing};
+use self::typing::Typing;
 use crate::{
     ports::{Limiter, MemoryLimiter, MemoryPresence, Presence, Rate},
     room::{Feeds, Since, SocketSink, Writers, room_key, user_room},
@@ -104,80 +102,6 @@ impl<A: Adapter> std::ops::Deref for Chat<A> {
     type Target = Inner<A>;
     fn deref(&self) -> &Inner<A> {
         &self.0
-    }
-}
-
-/// Per-socket state, kept in the socket's extensions.
-#[derive(Debug)]
-pub struct Conn {
-    /// The connection's tracing span: every handler of this socket runs in it.
-    pub span: tracing::Span,
-    /// Who the socket is.
-    pub identity: Identity,
-    /// Replay positions the client asked for at connect.
-    pub since: std::collections::HashMap<String, Since>,
-    /// Rooms this socket receives, and whether it is gone.
-    rooms: Mutex<Rooms>,
-    /// The token handed back in `session`.
-    pub token: String,
-    /// The socket's flow control (also in its extensions, for the extractors).
-    pub flow: Arc<Flow>,
-    /// The first turn of the socket's line, for the connect handler: events wait for it.
-    setup: Mutex<Option<Turn>>,
-}
-
-#[derive(Debug, Default)]
-struct Rooms {
-    set: HashSet<String>,
-    closed: bool,
-}
-
-impl Conn {
-    /// A socket's state; its first turn is taken now, for the connect handler.
-    pub fn new(
-        span: tracing::Span,
-        identity: Identity,
-        since: std::collections::HashMap<String, Since>,
-        token: String,
-        flow: Arc<Flow>,
-    ) -> Self {
-        let setup = Mutex::new(Some(flow.turn()));
-        Self {
-            span,
-            identity,
-            since,
-            rooms: Mutex::new(Rooms::default()),
-            token,
-            flow,
-            setup,
-        }
-    }
-
-    /// The connect handler's turn (taken once).
-    pub fn setup_turn(&self) -> Option<Turn> {
-        self.setup.lock().ok().and_then(|mut t| t.take())
-    }
-
-    fn rooms(&self) -> std::sync::MutexGuard<'_, Rooms> {
-        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether this socket receives `room` (which implies membership).
-    pub fn in_room(&self, room: &str) -> bool {
-        self.rooms().set.contains(room)
-    }
-
-    /// The rooms this socket receives.
-    pub fn room_list(&self) -> Vec<String> {
-        self.rooms().set.iter().cloned().collect()
-    }
-
-    /// The user as others see it.
-    pub fn user(&self) -> User {
-        User {
-            user_id: self.identity.user_id.clone(),
-            name: self.identity.name.clone(),
-        }
     }
 }
 
