@@ -126,6 +126,16 @@ fn message(n: usize) -> NewMessage {
     }
 }
 
+/// A recorder subscribed to room `r` on `node` from now on.
+async fn watch(node: &Node) -> Recorder {
+    let sink = Recorder::new();
+    node.feeds
+        .subscribe("r", sink.clone(), None)
+        .await
+        .expect("subscribed");
+    sink
+}
+
 async fn setup() -> (Store, Arc<dyn RoomBus>) {
     let store = common::memory_store(&["ada"], "r").await;
     (store, Arc::new(MemoryBus::default()))
@@ -173,11 +183,7 @@ fn revs(events: &[(String, Value)]) -> Vec<(String, i64)> {
 async fn live_changes_reach_a_socket_in_log_order_each_once() {
     let (store, bus) = setup().await;
     let node = node(&store, &bus);
-    let sink = Recorder::new();
-    node.feeds
-        .subscribe("r", sink.clone(), None)
-        .await
-        .expect("subscribed");
+    let sink = watch(&node).await;
     for n in 1..=3 {
         send(&node, n).await;
     }
@@ -202,11 +208,7 @@ async fn live_changes_reach_a_socket_in_log_order_each_once() {
 async fn a_slow_reader_is_replayed_what_it_missed_then_goes_live_again() {
     let (store, bus) = setup().await;
     let node = node(&store, &bus);
-    let sink = Recorder::new();
-    node.feeds
-        .subscribe("r", sink.clone(), None)
-        .await
-        .expect("subscribed");
+    let sink = watch(&node).await;
     send(&node, 1).await;
     sink.until("first message", |got| got.len() == 1).await;
     sink.full.store(true, Ordering::SeqCst);
@@ -293,11 +295,7 @@ async fn recovery_with_a_rev_replays_the_changes_a_client_missed() {
 async fn a_message_lost_on_the_bus_is_replayed_from_storage() {
     let (store, bus) = setup().await;
     let node = node(&store, &bus);
-    let sink = Recorder::new();
-    node.feeds
-        .subscribe("r", sink.clone(), None)
-        .await
-        .expect("subscribed");
+    let sink = watch(&node).await;
     send(&node, 1).await;
     // Stored by someone whose bus message never arrives (another node, a dropped packet).
     store
@@ -332,15 +330,7 @@ fn sink_seqs(got: &[(String, Value)]) -> Vec<i64> {
 async fn two_nodes_sharing_a_store_and_a_bus_deliver_each_others_messages_in_order() {
     let (store, bus) = setup().await;
     let (a, b) = (node(&store, &bus), node(&store, &bus));
-    let (on_a, on_b) = (Recorder::new(), Recorder::new());
-    a.feeds
-        .subscribe("r", on_a.clone(), None)
-        .await
-        .expect("subscribed");
-    b.feeds
-        .subscribe("r", on_b.clone(), None)
-        .await
-        .expect("subscribed");
+    let (on_a, on_b) = (watch(&a).await, watch(&b).await);
     // Both nodes write, interleaved, each through its own writer.
     for n in 1..=20 {
         send(if n % 2 == 0 { &a } else { &b }, n).await;
@@ -381,11 +371,7 @@ async fn a_reply_streamed_on_one_node_reaches_a_late_viewer_on_another_as_a_snap
         writer.stream_delta(&reply.id, n, text.into());
     }
     // A viewer on the other node arrives mid-reply: the text so far, then the rest live.
-    let late = Recorder::new();
-    b.feeds
-        .subscribe("r", late.clone(), None)
-        .await
-        .expect("subscribed");
+    let late = watch(&b).await;
     late.until("snapshot", |got| !got.is_empty()).await;
     writer.stream_delta(&reply.id, 4, "ld".into());
     let end = server::wire::BotEnd {
@@ -425,11 +411,7 @@ async fn a_reply_streamed_on_one_node_reaches_a_late_viewer_on_another_as_a_snap
 async fn a_feed_nobody_follows_stops_and_a_new_subscriber_starts_it_again() {
     let (store, bus) = setup().await;
     let node = node(&store, &bus);
-    let sink = Recorder::new();
-    node.feeds
-        .subscribe("r", sink.clone(), None)
-        .await
-        .expect("subscribed");
+    let sink = watch(&node).await;
     node.feeds.unsubscribe("r", sink.sid).await;
     assert_eq!(node.feeds.running(), 1);
 
@@ -444,11 +426,7 @@ async fn a_feed_nobody_follows_stops_and_a_new_subscriber_starts_it_again() {
     assert_eq!(node.feeds.running(), 0, "the idle feed stopped");
     tokio::time::resume();
 
-    let again = Recorder::new();
-    node.feeds
-        .subscribe("r", again.clone(), None)
-        .await
-        .expect("subscribed again");
+    let again = watch(&node).await;
     send(&node, 1).await;
     again
         .until("delivered by a new feed", |got| sink_seqs(got) == [1])
