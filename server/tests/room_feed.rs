@@ -113,19 +113,6 @@ fn node(store: &Store, bus: &Arc<dyn RoomBus>) -> Node {
     }
 }
 
-fn message(n: usize) -> NewMessage {
-    NewMessage {
-        id: format!("m{n}"),
-        user_id: "ada".into(),
-        user_name: "Ada".into(),
-        text: format!("hello {n}"),
-        ts: 0,
-        client_id: Some(format!("c{n}")),
-        status: MessageStatus::Done,
-        node: None,
-    }
-}
-
 /// A recorder subscribed to room `r` on `node` from now on.
 async fn watch(node: &Node) -> Recorder {
     let sink = Recorder::new();
@@ -146,7 +133,7 @@ async fn send(node: &Node, n: usize) {
         .get("r")
         .await
         .expect("writer")
-        .send(message(n))
+        .send(common::message(n))
         .await
         .expect("stored");
 }
@@ -299,7 +286,7 @@ async fn a_message_lost_on_the_bus_is_replayed_from_storage() {
     send(&node, 1).await;
     // Stored by someone whose bus message never arrives (another node, a dropped packet).
     store
-        .append("r", &[message(2), message(3)])
+        .append("r", &[common::message(2), common::message(3)])
         .await
         .expect("stored");
     send(&node, 4).await;
@@ -353,7 +340,7 @@ async fn a_reply_streamed_on_one_node_reaches_a_late_viewer_on_another_as_a_snap
         .send(NewMessage {
             status: MessageStatus::Streaming,
             text: String::new(),
-            ..message(1)
+            ..common::message(1)
         })
         .await
         .expect("stored");

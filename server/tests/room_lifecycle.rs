@@ -6,24 +6,11 @@ use std::time::Duration;
 
 use server::{
     room::{IDLE, MemoryBus, Writers},
-    store::{Appended, MessageStatus, NewMessage, Store},
+    store::{Appended, Store},
 };
 
 async fn store_with_room(room: &str) -> Store {
     common::memory_store(&["ada"], room).await
-}
-
-fn message(n: usize) -> NewMessage {
-    NewMessage {
-        id: format!("m{n}"),
-        user_id: "ada".into(),
-        user_name: "Ada".into(),
-        text: format!("hello {n}"),
-        ts: 0,
-        client_id: Some(format!("c{n}")),
-        status: MessageStatus::Done,
-        node: None,
-    }
 }
 
 fn seq(appended: Appended) -> i64 {
@@ -45,7 +32,7 @@ async fn an_idle_room_stops_its_task_and_a_later_message_starts_a_new_one() {
     let store = store_with_room("r").await;
     let hubs = Writers::new(store, std::sync::Arc::new(MemoryBus::default()));
     let hub = hubs.get("r").await.expect("hub");
-    assert_eq!(seq(hub.send(message(1)).await.expect("stored")), 1);
+    assert_eq!(seq(hub.send(common::message(1)).await.expect("stored")), 1);
     drop(hub);
     assert_eq!(hubs.running(), 1);
 
@@ -58,7 +45,7 @@ async fn an_idle_room_stops_its_task_and_a_later_message_starts_a_new_one() {
 
     let hub = hubs.get("r").await.expect("a new hub");
     assert_eq!(
-        seq(hub.send(message(2)).await.expect("stored")),
+        seq(hub.send(common::message(2)).await.expect("stored")),
         2,
         "numbering goes on from storage"
     );
@@ -94,7 +81,7 @@ async fn many_rooms_used_once_leave_no_task_behind() {
     let hubs = Writers::new(store, std::sync::Arc::new(MemoryBus::default()));
     for i in 0..50 {
         let hub = hubs.get(&format!("r{i}")).await.expect("hub");
-        hub.send(message(i)).await.expect("stored");
+        hub.send(common::message(i)).await.expect("stored");
     }
     assert_eq!(hubs.running(), 50);
     tokio::time::pause();

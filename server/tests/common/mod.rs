@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use server::store::{Store, StoreOptions};
+use server::store::{MessageStatus, NewMessage, Store, StoreOptions};
 
 /// A name no other run or test uses: `tag`, the process id, the time in nanoseconds and a
 /// counter.
@@ -79,4 +79,18 @@ pub async fn memory_store(users: &[&str], room: &str) -> Store {
         .await
         .expect("room");
     store
+}
+
+/// Message `n` from `ada`: id `m<n>`, text `hello <n>`, client id `c<n>`.
+pub fn message(n: usize) -> NewMessage {
+    NewMessage {
+        id: format!("m{n}"),
+        user_id: "ada".into(),
+        user_name: "Ada".into(),
+        text: format!("hello {n}"),
+        ts: 0,
+        client_id: Some(format!("c{n}")),
+        status: MessageStatus::Done,
+        node: None,
+    }
 }
