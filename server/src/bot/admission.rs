@@ -71,9 +71,11 @@ pub trait Admissions: Send + Sync + fmt::Debug + 'static {
     fn enqueue(&self, request: Request) -> Queued;
     /// The running reply of `room` is the message `reply_id`.
     fn started(&self, room: &str, reply_id: &str);
-    /// The running reply of `room` (asked by `user`) ended, costing `tokens`: the next request
-    /// to run, if any, and the positions of those still waiting.
-    fn finished(&self, room: &str, user: &str, tokens: u64) -> Option<(Request, Positions)>;
+    /// A request of `user` is done with, having cost `tokens`: it no longer counts in flight.
+    fn settle(&self, user: &str, tokens: u64);
+    /// The running reply of `room` ended (and was settled): the next request to run, if any,
+    /// and the positions of those still waiting.
+    fn finished(&self, room: &str) -> Option<(Request, Positions)>;
     /// Stops the running reply or removes the waiting request named `id` (a reply's message
     /// id or a request id).
     fn cancel(&self, room: &str, id: &str) -> Cancelled;
@@ -216,12 +218,15 @@ impl Admissions for MemoryAdmissions {
         }
     }
 
-    fn finished(&self, room: &str, user: &str, tokens: u64) -> Option<(Request, Positions)> {
-        let mut state = self.lock();
-        if let Some(budget) = state.users.get_mut(user) {
+    fn settle(&self, user: &str, tokens: u64) {
+        if let Some(budget) = self.lock().users.get_mut(user) {
             budget.inflight = budget.inflight.saturating_sub(1);
             budget.spent.push_back((Instant::now(), tokens));
         }
+    }
+
+    fn finished(&self, room: &str) -> Option<(Request, Positions)> {
+        let mut state = self.lock();
         let queue = state.rooms.get_mut(room)?;
         queue.running = None;
         let next = queue.waiting.pop_front()?;
@@ -307,9 +312,11 @@ mod tests {
             Some(ErrorCode::RateLimited),
             "ada has two in flight"
         );
-        let (next, positions) = a.finished("r", "ada", 10).expect("q3 is next");
+        a.settle("ada", 10);
+        let (next, positions) = a.finished("r").expect("q3 is next");
         assert_eq!((next.request_id.as_str(), positions.len()), ("q3", 0));
-        assert!(a.finished("r", "ben", 10).is_none());
+        a.settle("ben", 10);
+        assert!(a.finished("r").is_none());
     }
 
     #[test]
@@ -335,7 +342,8 @@ mod tests {
     fn tokens_spent_in_the_last_minute_refuse_with_a_wait() {
         let a = MemoryAdmissions::default();
         assert!(ask(&a, "r", "q1", "ada").is_ok());
-        a.finished("r", "ada", 150);
+        a.settle("ada", 150);
+        a.finished("r");
         let refused = a.admit("r", "ada", &LIMITS).expect_err("over budget");
         assert_eq!(refused.code, ErrorCode::RateLimited);
         assert!(refused.retry_after.is_some_and(|ms| ms > 0 && ms <= 60_000));

@@ -29,8 +29,10 @@ impl Bot {
                 self.0.admissions.clear(&next.room);
                 return;
             }
-            let spent = self.reply(&next).await;
-            match self.0.admissions.finished(&next.room, &next.user_id, spent) {
+            if !self.reply(&next).await {
+                self.0.admissions.settle(&next.user_id, 0);
+            }
+            match self.0.admissions.finished(&next.room) {
                 Some((following, positions)) => {
                     self.announce_queued(&next.room, positions).await;
                     next = following;
@@ -40,11 +42,13 @@ impl Bot {
         }
     }
 
-    /// Writes one reply; returns the tokens it cost.
-    async fn reply(&self, request: &Request) -> u64 {
+    /// Writes one reply. Its cost is settled with admission before its end is published, so
+    /// a member who sees the end and asks again finds the budgets already updated; `false` if
+    /// the reply could not start (nothing settled).
+    async fn reply(&self, request: &Request) -> bool {
         let cfg = &self.0.config;
         let Ok(writer) = self.0.writers.get(&request.room).await else {
-            return 0;
+            return false;
         };
         let stored = writer
             .send(NewMessage {
@@ -62,7 +66,7 @@ impl Bot {
             Ok(appended) => appended.message().clone(),
             Err(e) => {
                 warn!(cause = %e, "cannot start a reply");
-                return 0;
+                return false;
             }
         };
         self.0.admissions.started(&request.room, &reply.id);
@@ -155,13 +159,15 @@ impl Bot {
             usage,
             error,
         };
+        let tokens = match usage {
+            Some(u) => u.prompt_tokens + u.completion_tokens,
+            None => ((prompt_chars + text.len()) / 4) as u64,
+        };
+        self.0.admissions.settle(&request.user_id, tokens);
         if let Err(e) = writer.finish(end, meta.to_string()).await {
             warn!(cause = %e, "cannot store the reply");
         }
-        match usage {
-            Some(u) => u.prompt_tokens + u.completion_tokens,
-            None => ((prompt_chars + text.len()) / 4) as u64,
-        }
+        true
     }
 
     /// The conversation for a reply: the system prompt, then the room's messages up to and
