@@ -83,6 +83,10 @@ impl Sink for Recorder {
         self.sid
     }
 
+    fn user(&self) -> &str {
+        "ada"
+    }
+
     fn connected(&self) -> bool {
         true
     }

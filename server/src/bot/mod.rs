@@ -219,11 +219,12 @@ impl Bot {
 
     async fn announce_queued(&self, room: &str, positions: Vec<(String, usize)>) {
         for (request_id, position) in positions {
-            self.0.writers.announce(BotQueued {
+            let note = BotQueued {
                 room: room.to_owned(),
                 request_id,
                 position,
-            });
+            };
+            self.0.writers.notice(room, "bot:queued", &note, None);
         }
     }
 

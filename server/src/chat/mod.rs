@@ -30,13 +30,13 @@ use crate::{
     cut::Cuts,
     flow::{FlowLimits, OutputLimits},
     store::Store,
-    wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut},
+    wire::{ErrorBody, ErrorCode, PresenceOut, TypingOut, User},
 };
 
 use self::typing::Typing;
 use crate::{
     ports::{Limiter, MemoryLimiter, MemoryPresence, Presence, Rate},
-    room::{Feeds, Since, SocketSink, Writers, room_key, user_room},
+    room::{Feeds, Since, SocketSink, Writers},
 };
 
 /// Settings the handlers need, taken from [`Config`].
@@ -181,7 +181,7 @@ impl<A: Adapter> Chat<A> {
     {
         use socketioxide::handler::ConnectHandler;
         handlers::follow_membership(self.clone(), io.clone());
-        self.housekeeping(io);
+        self.housekeeping();
         let chat = self.clone();
         let middleware_chat = self.clone();
         io.ns(
@@ -195,7 +195,7 @@ impl<A: Adapter> Chat<A> {
     }
 
     /// Pruning the rate limiters and ending lapsed typing notices, for as long as the chat runs.
-    fn housekeeping(&self, io: &SocketIo<A>) {
+    fn housekeeping(&self) {
         let chat = self.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -207,20 +207,13 @@ impl<A: Adapter> Chat<A> {
             }
         });
         let chat = self.clone();
-        let io = io.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(TYPING_SWEEP);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
                 for (room, user) in chat.typing.lapsed() {
-                    let others = io.to(room_key(&room)).except(user_room(&user.user_id));
-                    let note = TypingOut {
-                        room,
-                        user,
-                        typing: false,
-                    };
-                    others.emit("typing", &note).await.ok();
+                    chat.typing_notice(&room, user, false);
                 }
             }
         });
@@ -259,21 +252,16 @@ impl<A: Adapter> Chat<A> {
                 }
                 rooms.set.insert(room.to_owned())
             };
-            socket.join(room_key(room));
             if new && self.presence.arrive(room, &conn.user()).await {
                 let note = PresenceOut {
                     room: room.to_owned(),
                     user: conn.user(),
                     online: true,
                 };
-                socket
-                    .within(room_key(room))
-                    .emit("presence", &note)
-                    .await
-                    .ok();
+                self.writers.notice(room, "presence", &note, None);
             }
         }
-        let sink = SocketSink::new(socket.clone(), conn.flow.clone());
+        let sink = SocketSink::new(socket.clone(), conn.flow.clone(), &conn.identity.user_id);
         Ok(self.feeds.subscribe(room, sink, since).await?.seq)
     }
 
@@ -285,8 +273,7 @@ impl<A: Adapter> Chat<A> {
             if !conn.rooms().set.remove(room) {
                 return;
             }
-            socket.leave(room_key(room));
-            self.depart(socket, conn, room).await;
+            self.depart(conn, room).await;
         }
         self.feeds.unsubscribe(room, socket.id).await;
     }
@@ -302,7 +289,7 @@ impl<A: Adapter> Chat<A> {
                 std::mem::take(&mut rooms.set)
             };
             for room in &rooms {
-                self.depart(socket, conn, room).await;
+                self.depart(conn, room).await;
             }
             rooms.into_iter().collect()
         };
@@ -312,15 +299,28 @@ impl<A: Adapter> Chat<A> {
         self.cuts.forget(&socket.id.to_string());
     }
 
-    async fn depart(&self, socket: &SocketRef<A>, conn: &Conn, room: &str) {
-        if self.presence.depart(room, &conn.identity.user_id).await {
+    async fn depart(&self, conn: &Conn, room: &str) {
+        let user = &conn.identity.user_id;
+        if self.presence.depart(room, user).await {
             let note = PresenceOut {
                 room: room.to_owned(),
                 user: conn.user(),
                 online: false,
             };
-            socket.to(room_key(room)).emit("presence", &note).await.ok();
+            // This was the user's last socket in the room: nobody of theirs is to be told.
+            self.writers.notice(room, "presence", &note, Some(user));
         }
+    }
+
+    /// Tells the room's other users that `user` started or stopped typing.
+    pub fn typing_notice(&self, room: &str, user: User, typing: bool) {
+        let except = user.user_id.clone();
+        let note = TypingOut {
+            room: room.to_owned(),
+            user,
+            typing,
+        };
+        self.writers.notice(room, "typing", &note, Some(&except));
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     store::Pos,
-    wire::{BotEnd, BotQueued, BotStart, Message},
+    wire::{BotEnd, BotStart, Message},
 };
 
 /// What happened to the message a log entry carries.
@@ -69,8 +69,21 @@ pub enum Event {
     Start(Arc<BotStart>),
     /// More text of the streaming reply.
     Delta(Arc<Delta>),
-    /// A request waits for the bot (not logged: a socket that misses it asks again).
-    Queued(Arc<BotQueued>),
+    /// A notice about the room that is not logged.
+    Notice(Arc<Notice>),
+}
+
+/// A notice about a room that is not part of its log (presence, typing, read marks, the bot's
+/// queue): delivered once to the sockets level with the room, never replayed. A socket whose
+/// queue is full misses it; what it tells can be asked for again.
+#[derive(Debug)]
+pub struct Notice {
+    /// The Socket.IO event.
+    pub event: &'static str,
+    /// Its payload.
+    pub data: serde_json::Value,
+    /// Not for this user's sockets (their own typing).
+    pub except_user: Option<String>,
 }
 
 /// The reply being streamed in a room, as far as it has come.
@@ -153,7 +166,7 @@ fn follow(streaming: &mut Option<Streaming>, event: &Event) {
                 s.n = delta.n;
             }
         }
-        Event::Queued(_) => {}
+        Event::Notice(_) => {}
         Event::Logged(entry) => {
             if entry.kind == Kind::Ended
                 && streaming

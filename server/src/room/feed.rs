@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, warn};
 
 use super::{
-    bus::{Delta, Entry, Event, Kind, RoomBus, Streaming},
+    bus::{Delta, Entry, Event, Kind, Notice, RoomBus, Streaming},
     registry::Registry,
     sink::Sink,
 };
@@ -192,10 +192,7 @@ impl<S: Sink> Feed<S> {
             Event::Logged(entry) => self.logged(&entry),
             Event::Start(start) => self.start(start),
             Event::Delta(delta) => self.delta(&delta),
-            Event::Queued(note) => {
-                let frame = Frame::new(&*note, self.json);
-                self.broadcast("bot:queued", &frame, |_| true, |_| {});
-            }
+            Event::Notice(notice) => self.notice(&notice),
         }
     }
 
@@ -320,6 +317,24 @@ impl<S: Sink> Feed<S> {
             |sub| sub.delta_n + 1 == n,
             |sub| sub.delta_n = n,
         );
+    }
+
+    /// A notice goes to the level sockets it is for; one whose queue is full misses it (it is
+    /// not replayed, so it does not hold the socket back).
+    fn notice(&mut self, notice: &Notice) {
+        let frame = Frame::new(&notice.data, self.json);
+        let mut closed = Vec::new();
+        for (sid, sub) in &self.subs {
+            if sub.lagging || notice.except_user.as_deref() == Some(sub.sink.user()) {
+                continue;
+            }
+            if let Delivery::Closed = sub.sink.deliver(notice.event, &frame) {
+                closed.push(*sid);
+            }
+        }
+        for sid in closed {
+            self.subs.remove(&sid);
+        }
     }
 
     /// Delivers one frame to every level socket that `ready` accepts (the others become

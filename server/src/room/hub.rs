@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use super::{
-    bus::{Delta, Event, RoomBus},
+    bus::{Delta, Event, Notice, RoomBus},
     convert::store_error,
     feed::{Feed, FeedCmd, Since},
     registry::Registry,
@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     store::{Appended, Change, NewMessage, Pos, Store},
-    wire::{BotEnd, BotQueued, BotStart, ErrorBody, ErrorCode},
+    wire::{BotEnd, BotStart, ErrorBody, ErrorCode},
 };
 
 fn gone() -> ErrorBody {
@@ -94,10 +94,26 @@ impl Writers {
         self.registry.len()
     }
 
-    /// Tells the room's sockets, on every node, that a request waits for the bot.
-    pub fn announce(&self, queued: BotQueued) {
-        let room = queued.room.clone();
-        self.bus.publish(&room, Event::Queued(Arc::new(queued)));
+    /// Tells the sockets of `room` on every node `event` with `data`, except those of
+    /// `except_user`: a notice, not logged (see [`Notice`]).
+    pub fn notice<T: serde::Serialize>(
+        &self,
+        room: &str,
+        event: &'static str,
+        data: &T,
+        except_user: Option<&str>,
+    ) {
+        match serde_json::to_value(data) {
+            Ok(data) => {
+                let notice = Notice {
+                    event,
+                    data,
+                    except_user: except_user.map(str::to_owned),
+                };
+                self.bus.publish(room, Event::Notice(Arc::new(notice)));
+            }
+            Err(e) => warn!(cause = %e, event, "cannot serialize a notice"),
+        }
     }
 }
 

@@ -13,6 +13,9 @@ pub trait Sink: Send + Sync + 'static {
     /// The socket's id (the key of its subscription).
     fn id(&self) -> Sid;
 
+    /// The user the socket belongs to.
+    fn user(&self) -> &str;
+
     /// Whether it can still receive.
     fn connected(&self) -> bool;
 
@@ -24,18 +27,27 @@ pub trait Sink: Send + Sync + 'static {
 pub struct SocketSink<A: Adapter> {
     socket: SocketRef<A>,
     flow: Arc<Flow>,
+    user: String,
 }
 
 impl<A: Adapter> SocketSink<A> {
-    /// Delivers to `socket` within the budget of `flow`.
-    pub fn new(socket: SocketRef<A>, flow: Arc<Flow>) -> Self {
-        Self { socket, flow }
+    /// Delivers to `socket`, which belongs to `user`, within the budget of `flow`.
+    pub fn new(socket: SocketRef<A>, flow: Arc<Flow>, user: &str) -> Self {
+        Self {
+            socket,
+            flow,
+            user: user.to_owned(),
+        }
     }
 }
 
 impl<A: Adapter> Sink for SocketSink<A> {
     fn id(&self) -> Sid {
         self.socket.id
+    }
+
+    fn user(&self) -> &str {
+        &self.user
     }
 
     fn connected(&self) -> bool {

@@ -3,15 +3,14 @@
 use std::sync::Arc;
 
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use socketioxide::extract::{Extension, State, TryData};
 use tracing::Instrument;
 
 use super::{answer, bad_payload, require_member, visible_room};
 use crate::{
     chat::{Chat, Conn},
     flow::{Ack, Turn},
-    room::{room_key, user_room},
-    wire::{Empty, Online, ReadAck, ReadIn, ReadOut, RoomOnly, TypingIn, TypingOut},
+    wire::{Empty, Online, ReadAck, ReadIn, ReadOut, RoomOnly, TypingIn},
 };
 
 pub(super) async fn presence<A: Adapter>(
@@ -35,7 +34,6 @@ pub(super) async fn presence<A: Adapter>(
 }
 
 pub(super) async fn typing<A: Adapter>(
-    s: SocketRef<A>,
     turn: Turn,
     State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -55,21 +53,7 @@ pub(super) async fn typing<A: Adapter>(
             chat.typing.stop(&payload.room, &user.user_id)
         };
         if changed {
-            let others = s
-                .to(room_key(&payload.room))
-                .except(user_room(&user.user_id));
-            let note = TypingOut {
-                room: payload.room.clone(),
-                user,
-                typing: payload.typing,
-            };
-            // A lost "typing" costs nothing (the next one comes soon); a lost stop would leave
-            // the notice up until it lapses.
-            if payload.typing {
-                others.volatile().emit("typing", &note).await.ok();
-            } else {
-                others.emit("typing", &note).await.ok();
-            }
+            chat.typing_notice(&payload.room, user, payload.typing);
         }
         Ok(Empty {})
     }
@@ -79,7 +63,6 @@ pub(super) async fn typing<A: Adapter>(
 }
 
 pub(super) async fn read<A: Adapter>(
-    s: SocketRef<A>,
     turn: Turn,
     State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -102,10 +85,7 @@ pub(super) async fn read<A: Adapter>(
                 user_id: user.clone(),
                 seq,
             };
-            s.within(room_key(&payload.room))
-                .emit("read", &note)
-                .await
-                .ok();
+            chat.writers.notice(&payload.room, "read", &note, None);
         }
         Ok(ReadAck { seq })
     }

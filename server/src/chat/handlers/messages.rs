@@ -3,18 +3,18 @@
 use std::sync::Arc;
 
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{Extension, SocketRef, State, TryData};
+use socketioxide::extract::{Extension, State, TryData};
 use tracing::Instrument;
 
 use super::{Answer, answer, bad_payload, now_ms, refuse, require_member, visible_room};
 use crate::{
     chat::{Chat, Conn},
     flow::{Ack, Turn},
-    room::{room_key, to_wire, user_room},
+    room::to_wire,
     store::{Appended, MessageStatus, NewMessage},
     wire::{
         CancelReply, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode, History,
-        HistoryQuery, SendMessage, Sent, TypingOut,
+        HistoryQuery, SendMessage, Sent,
     },
 };
 
@@ -41,7 +41,6 @@ fn check_text<A: Adapter>(chat: &Chat<A>, text: &str) -> Answer<()> {
 }
 
 pub(super) async fn send<A: Adapter>(
-    s: SocketRef<A>,
     turn: Turn,
     State(chat): State<Chat<A>>,
     Extension(conn): Extension<Arc<Conn>>,
@@ -101,16 +100,7 @@ pub(super) async fn send<A: Adapter>(
         // The writer now holds this message in order; the next event may go ahead.
         turn.release();
         if chat.typing.stop(&payload.room, &conn.identity.user_id) {
-            let note = TypingOut {
-                room: payload.room.clone(),
-                user: conn.user(),
-                typing: false,
-            };
-            s.to(room_key(&payload.room))
-                .except(user_room(&conn.identity.user_id))
-                .emit("typing", &note)
-                .await
-                .ok();
+            chat.typing_notice(&payload.room, conn.user(), false);
         }
         let appended = stored
             .await
