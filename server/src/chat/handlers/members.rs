@@ -92,6 +92,26 @@ async fn leave_here<A: Adapter>(chat: &Chat<A>, sockets: Vec<SocketRef<A>>, room
     }
 }
 
+/// Brings each socket's rooms in line with its user's memberships in storage (after events
+/// were lost): it joins the rooms it lacks and leaves those its user no longer belongs to.
+async fn resync<A: Adapter>(chat: &Chat<A>, sockets: Vec<SocketRef<A>>) {
+    for socket in sockets {
+        let Some(conn) = conn_of(&socket) else {
+            continue;
+        };
+        let user = &conn.identity.user_id;
+        let Ok(rooms) = chat.store.member_rooms(user).await else {
+            continue;
+        };
+        for room in rooms.iter().filter(|r| !conn.in_room(r)) {
+            join_here(chat, vec![socket.clone()], user, room, None).await;
+        }
+        for room in conn.room_list().iter().filter(|r| !rooms.contains(r)) {
+            leave_here(chat, vec![socket.clone()], room).await;
+        }
+    }
+}
+
 /// Applies the membership changes other nodes make to this node's sockets, for as long as the
 /// chat runs.
 pub(crate) fn follow<A: Adapter>(chat: Chat<A>, io: SocketIo<A>) {
@@ -101,10 +121,8 @@ pub(crate) fn follow<A: Adapter>(chat: Chat<A>, io: SocketIo<A>) {
             let event: Arc<MemberEvent> = match events.recv().await {
                 Ok(event) => event,
                 Err(RecvError::Lagged(n)) => {
-                    warn!(
-                        missed = n,
-                        "membership events lost: some sockets may miss a room until they reconnect"
-                    );
+                    warn!(missed = n, "membership events lost: resyncing from storage");
+                    resync(&chat, io.sockets()).await;
                     continue;
                 }
                 Err(RecvError::Closed) => return,
