@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// What happened to the message a log entry carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Kind {
     /// A new message (a bot reply's start included): sent to sockets as `message`.
     New,
@@ -32,8 +32,8 @@ pub enum Kind {
     Edited,
     /// It was deleted: `deleted`.
     Deleted,
-    /// A bot reply ended: `bot:end`.
-    Ended,
+    /// A bot reply ended: `bot:end`, with its payload.
+    Ended(Arc<BotEnd>),
 }
 
 /// One committed change of a room's log.
@@ -45,8 +45,6 @@ pub struct Entry {
     pub kind: Kind,
     /// The message in its new state.
     pub message: Arc<Message>,
-    /// For [`Kind::Ended`]: the `bot:end` payload.
-    pub end: Option<Arc<BotEnd>>,
 }
 
 /// More text of a streaming reply, numbered from 1 by the bot that writes it.
@@ -168,7 +166,7 @@ fn follow(streaming: &mut Option<Streaming>, event: &Event) {
         }
         Event::Notice(_) => {}
         Event::Logged(entry) => {
-            if entry.kind == Kind::Ended
+            if matches!(entry.kind, Kind::Ended(_))
                 && streaming
                     .as_ref()
                     .is_some_and(|s| s.start.id == entry.message.id)

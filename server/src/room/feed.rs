@@ -201,7 +201,8 @@ impl<S: Sink> Feed<S> {
         if entry.pos.rev <= before.rev {
             return; // known already (from storage, or published twice)
         }
-        if entry.kind == Kind::Ended
+        let ended = matches!(entry.kind, Kind::Ended(_));
+        if ended
             && self
                 .streaming
                 .as_ref()
@@ -222,17 +223,15 @@ impl<S: Sink> Feed<S> {
         }
         self.pos = entry.pos;
         self.keep(entry);
-        if entry.kind == Kind::Ended {
+        if ended {
             self.reset_deltas();
         }
         let after = entry.pos;
-        match (&entry.kind, &entry.end) {
-            (Kind::Ended, Some(end)) => self.deliver_entry("bot:end", &**end, before, after),
-            (Kind::New, _) => self.deliver_entry("message", &*entry.message, before, after),
-            (Kind::Deleted, _) => self.deliver_entry("deleted", &*entry.message, before, after),
-            (Kind::Edited | Kind::Ended, _) => {
-                self.deliver_entry("edited", &*entry.message, before, after);
-            }
+        match &entry.kind {
+            Kind::New => self.deliver_entry("message", &*entry.message, before, after),
+            Kind::Edited => self.deliver_entry("edited", &*entry.message, before, after),
+            Kind::Deleted => self.deliver_entry("deleted", &*entry.message, before, after),
+            Kind::Ended(end) => self.deliver_entry("bot:end", &**end, before, after),
         }
     }
 
@@ -263,7 +262,7 @@ impl<S: Sink> Feed<S> {
     /// Keeps the ring current: new messages at its end, changed ones in place.
     fn keep(&mut self, entry: &Entry) {
         let message = entry.message.clone();
-        if entry.kind == Kind::New {
+        if matches!(entry.kind, Kind::New) {
             if self.ring.back().is_some_and(|m| m.seq + 1 != message.seq) {
                 self.ring.clear();
             }

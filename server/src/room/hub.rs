@@ -40,16 +40,15 @@ async fn load(store: &Store, room: &str) -> Result<Pos, ErrorBody> {
 }
 
 /// Every room's writer on this node.
-#[derive(Debug)]
 pub struct Writers {
     store: Store,
     bus: Arc<dyn RoomBus>,
     registry: Arc<Registry<WriteCmd>>,
 }
 
-impl std::fmt::Debug for Registry<WriteCmd> {
+impl std::fmt::Debug for Writers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} writers", self.len())
+        write!(f, "Writers({} rooms)", self.registry.len())
     }
 }
 

@@ -107,7 +107,7 @@ impl Writer {
                         } else {
                             Kind::Deleted
                         };
-                        self.publish_change(change, kind, None);
+                        self.publish_change(change, kind);
                     }
                     reply.send(result).ok();
                 }
@@ -123,7 +123,7 @@ impl Writer {
                     match &result {
                         Ok(change) => {
                             end.rev = change.pos.rev;
-                            self.publish_change(change, Kind::Ended, Some(Arc::new(end)));
+                            self.publish_change(change, Kind::Ended(Arc::new(end)));
                         }
                         Err(e) => warn!(cause = %e, room = self.room, "cannot store a reply's end"),
                     }
@@ -134,12 +134,11 @@ impl Writer {
         debug!(room = self.room, "room writer stopped");
     }
 
-    fn publish_change(&self, change: &Change, kind: Kind, end: Option<Arc<BotEnd>>) {
+    fn publish_change(&self, change: &Change, kind: Kind) {
         let entry = Entry {
             pos: change.pos,
             kind,
             message: Arc::new(to_wire(&change.message)),
-            end,
         };
         self.bus.publish(&self.room, Event::Logged(Arc::new(entry)));
     }
@@ -157,7 +156,6 @@ impl Writer {
                             },
                             kind: Kind::New,
                             message: Arc::new(to_wire(stored)),
-                            end: None,
                         };
                         self.bus.publish(&self.room, Event::Logged(Arc::new(entry)));
                     }
