@@ -128,6 +128,12 @@ async fn watch(node: &Node) -> Recorder {
 }
 
 async fn setup() -> (Store, Arc<dyn RoomBus>) {
+    let (store, bus) = setup_memory().await;
+    (store, bus)
+}
+
+/// The store, and the in-memory bus as itself.
+async fn setup_memory() -> (Store, Arc<MemoryBus>) {
     let store = common::memory_store(&["ada"], "r").await;
     (store, Arc::new(MemoryBus::default()))
 }
@@ -400,7 +406,8 @@ async fn a_reply_streamed_on_one_node_reaches_a_late_viewer_on_another_as_a_snap
 
 #[tokio::test]
 async fn a_feed_nobody_follows_stops_and_a_new_subscriber_starts_it_again() {
-    let (store, bus) = setup().await;
+    let (store, memory) = setup_memory().await;
+    let bus: Arc<dyn RoomBus> = memory.clone();
     let node = node(&store, &bus);
     let sink = watch(&node).await;
     node.feeds.unsubscribe("r", sink.sid).await;
@@ -415,6 +422,7 @@ async fn a_feed_nobody_follows_stops_and_a_new_subscriber_starts_it_again() {
         tokio::task::yield_now().await;
     }
     assert_eq!(node.feeds.running(), 0, "the idle feed stopped");
+    assert_eq!(memory.rooms(), 0, "and the bus holds nothing for the room");
     tokio::time::resume();
 
     let again = watch(&node).await;

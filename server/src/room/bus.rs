@@ -116,6 +116,10 @@ pub trait RoomBus: Send + Sync + fmt::Debug + 'static {
 
     /// The reply streaming in `room` now, if any (for a feed that missed deltas).
     fn streaming(&self, room: &str) -> Option<Streaming>;
+
+    /// A feed of `room` stopped following it (its subscription is dropped): what the bus holds
+    /// for a room nobody follows can go.
+    fn unsubscribed(&self, room: &str);
 }
 
 /// Events a subscriber may fall behind before it loses some (and replays from storage).
@@ -135,12 +139,17 @@ struct Channel {
 impl fmt::Debug for MemoryBus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryBus")
-            .field("rooms", &self.lock().len())
+            .field("rooms", &self.rooms())
             .finish()
     }
 }
 
 impl MemoryBus {
+    /// Rooms the bus holds a channel for.
+    pub fn rooms(&self) -> usize {
+        self.lock().len()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -216,5 +225,15 @@ impl RoomBus for MemoryBus {
 
     fn streaming(&self, room: &str) -> Option<Streaming> {
         self.lock().get(room).and_then(|c| c.streaming.clone())
+    }
+
+    fn unsubscribed(&self, room: &str) {
+        let mut rooms = self.lock();
+        if rooms
+            .get(room)
+            .is_some_and(|c| c.tx.receiver_count() == 0 && c.streaming.is_none())
+        {
+            rooms.remove(room);
+        }
     }
 }

@@ -110,6 +110,8 @@ impl<S: Sink> Feed<S> {
                 }
             }
         }
+        drop(events);
+        self.bus.unsubscribed(&self.room);
         debug!(room = self.room, "room feed stopped");
     }
 
