@@ -13,6 +13,7 @@
 //! from its start (so it has its `seq`); its text streams as deltas merged over a short window,
 //! and is stored when it ends, whatever ended it (the model, a cancel, an error).
 
+mod abandoned;
 pub mod admission;
 pub mod backend;
 pub mod embedded;

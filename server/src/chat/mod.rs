@@ -10,6 +10,7 @@
 pub mod auth;
 mod conn;
 pub mod handlers;
+mod presence;
 pub mod shared;
 pub mod typing;
 
@@ -35,7 +36,7 @@ use crate::{
 
 use self::typing::Typing;
 use crate::{
-    ports::{Limiter, MemoryLimiter, MemoryPresence, Presence, Rate},
+    ports::{Limiter, Presence, Rate},
     room::{Feeds, Since, SocketSink, Writers},
 };
 
@@ -116,17 +117,20 @@ impl<A: Adapter> Chat<A> {
         (shared, node): (&Shared, &str),
     ) -> Self {
         let limits = &cfg.limits;
-        let limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_second(
-            limits.rate_limit_per_sec,
-            limits.rate_limit_burst,
-        )));
-        let room_limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_minute(
-            limits.rooms_per_minute,
-        )));
-        let typing_limiter: Arc<dyn Limiter> = Arc::new(MemoryLimiter::new(Rate::per_second(
-            limits.typing_per_sec,
-            limits.typing_per_sec.saturating_mul(2),
-        )));
+        let limiter = shared.limiters.limiter(
+            "messages",
+            Rate::per_second(limits.rate_limit_per_sec, limits.rate_limit_burst),
+        );
+        let room_limiter = shared
+            .limiters
+            .limiter("rooms", Rate::per_minute(limits.rooms_per_minute));
+        let typing_limiter = shared.limiters.limiter(
+            "typing",
+            Rate::per_second(
+                limits.typing_per_sec,
+                limits.typing_per_sec.saturating_mul(2),
+            ),
+        );
         let json = cfg.transport.parser == crate::config::ParserKind::Common;
         let writers = Arc::new(Writers::new(store.clone(), shared.bus.clone()));
         let feeds = Feeds::new(store.clone(), shared.bus.clone(), json);
@@ -146,7 +150,7 @@ impl<A: Adapter> Chat<A> {
             bot,
             store,
             node: node.to_owned(),
-            presence: Arc::new(MemoryPresence::new(shared.presence.clone(), node)),
+            presence: shared.presence.node(node),
             membership: shared.membership.clone(),
             typing: Typing::new(Duration::from_millis(cfg.limits.typing_timeout_ms)),
             tokens,

@@ -1,13 +1,13 @@
-//! What the chat's nodes share: the room bus, the presence table, membership events and the
-//! bot's queues. One
-//! process is one node with its own; chat instances in one process given the same [`Shared`]
-//! act as nodes of one cluster (the in-process tests), as processes will through Redis.
+//! What the chat's nodes share: the room bus, presence, membership events, the bot's queues
+//! and the rate limits. One process is one node with its own; chat instances in one process
+//! given the same [`Shared`] act as nodes of one cluster (the in-process tests), as processes
+//! do through Redis (`cluster`).
 
 use std::sync::Arc;
 
 use crate::{
     bot::{Admissions, MemoryAdmissions},
-    ports::{Membership, MemoryMembership, PresenceTable},
+    ports::{Limiters, Membership, MemoryLimiters, MemoryMembership, PresenceTable, Presences},
     room::{MemoryBus, RoomBus},
 };
 
@@ -17,20 +17,23 @@ pub struct Shared {
     /// Committed changes and bot streams, per room.
     pub bus: Arc<dyn RoomBus>,
     /// Who is online where, counted per node.
-    pub presence: Arc<PresenceTable>,
+    pub presence: Arc<dyn Presences>,
     /// "User U joined or left room R", for each node's sockets of U.
     pub membership: Arc<dyn Membership>,
     /// The bot's queues, running replies and budgets.
     pub bot: Arc<dyn Admissions>,
+    /// Rate limits per user.
+    pub limiters: Arc<dyn Limiters>,
 }
 
 impl Default for Shared {
     fn default() -> Self {
         Self {
             bus: Arc::new(MemoryBus::default()),
-            presence: Arc::default(),
+            presence: Arc::new(PresenceTable::default()),
             membership: Arc::new(MemoryMembership::default()),
             bot: Arc::new(MemoryAdmissions::default()),
+            limiters: Arc::new(MemoryLimiters),
         }
     }
 }

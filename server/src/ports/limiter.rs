@@ -3,7 +3,7 @@
 //! The trait is asynchronous because a shared implementation (over Redis) must ask the network;
 //! the in-memory one answers at once.
 
-use std::{num::NonZeroU32, time::Duration};
+use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 
 use futures_util::future::{BoxFuture, FutureExt};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
@@ -43,6 +43,23 @@ pub trait Limiter: Send + Sync + 'static {
 
     /// Forgets keys whose bucket is full again (they cost memory and mean nothing).
     fn prune(&self);
+}
+
+/// Where a node gets its limiters. Each is named, so that nodes sharing the limiters' state
+/// (a Redis one) share each bucket.
+pub trait Limiters: Send + Sync + fmt::Debug + 'static {
+    /// The limiter called `name`, with `rate` for every key.
+    fn limiter(&self, name: &'static str, rate: Rate) -> Arc<dyn Limiter>;
+}
+
+/// Limiters of this process alone.
+#[derive(Debug, Default)]
+pub struct MemoryLimiters;
+
+impl Limiters for MemoryLimiters {
+    fn limiter(&self, _name: &'static str, rate: Rate) -> Arc<dyn Limiter> {
+        Arc::new(MemoryLimiter::new(rate))
+    }
 }
 
 /// The in-process limiter (governor's keyed GCRA).

@@ -7,7 +7,7 @@ use std::{fmt, sync::Arc};
 use tokio::sync::broadcast;
 
 /// A user gained or lost a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemberEvent {
     /// The node that made the change (and applied it to its own sockets already).
     pub node: String,
@@ -19,22 +19,32 @@ pub struct MemberEvent {
     pub joined: bool,
 }
 
+/// What a node hears about membership.
+#[derive(Debug, Clone)]
+pub enum Told {
+    /// A user gained or lost a room.
+    Changed(Arc<MemberEvent>),
+    /// Events may have been lost (the node was cut off from the others): its sockets' rooms
+    /// are to be checked against storage.
+    Resync,
+}
+
 /// Carries membership events to every node.
 pub trait Membership: Send + Sync + fmt::Debug + 'static {
     /// Tells every node (this one included; it skips its own).
     fn publish(&self, event: MemberEvent);
 
     /// The events published from now on; `Lagged` when this node fell behind.
-    fn subscribe(&self) -> broadcast::Receiver<Arc<MemberEvent>>;
+    fn subscribe(&self) -> broadcast::Receiver<Told>;
 }
 
 /// Events a node may fall behind before it loses some.
-const CAPACITY: usize = 1024;
+pub const CAPACITY: usize = 1024;
 
 /// Membership events within one process.
 #[derive(Debug)]
 pub struct MemoryMembership {
-    tx: broadcast::Sender<Arc<MemberEvent>>,
+    tx: broadcast::Sender<Told>,
 }
 
 impl Default for MemoryMembership {
@@ -47,10 +57,10 @@ impl Default for MemoryMembership {
 
 impl Membership for MemoryMembership {
     fn publish(&self, event: MemberEvent) {
-        self.tx.send(Arc::new(event)).ok();
+        self.tx.send(Told::Changed(Arc::new(event))).ok();
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<MemberEvent>> {
+    fn subscribe(&self) -> broadcast::Receiver<Told> {
         self.tx.subscribe()
     }
 }

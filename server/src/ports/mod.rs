@@ -1,5 +1,5 @@
 //! State that will have to leave the process when several nodes serve one chat, each behind a
-//! small trait with an in-memory implementation (the next issue adds ones over Redis).
+//! small trait with an in-memory implementation; `cluster` has the ones over Redis.
 //!
 //! - [`limiter`]: rate limits per key (a user), answering how long to wait.
 //! - [`presence`]: who is online in each room, counted per user and per node.
@@ -9,6 +9,6 @@ pub mod limiter;
 pub mod membership;
 pub mod presence;
 
-pub use limiter::{Limiter, MemoryLimiter, Rate};
-pub use membership::{MemberEvent, Membership, MemoryMembership};
-pub use presence::{MemoryPresence, Presence, PresenceTable};
+pub use limiter::{Limiter, Limiters, MemoryLimiter, MemoryLimiters, Rate};
+pub use membership::{MemberEvent, Membership, MemoryMembership, Told};
+pub use presence::{MemoryPresence, Presence, PresenceTable, Presences};

@@ -27,6 +27,21 @@ pub trait Presence: Send + Sync + 'static {
     fn online<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Vec<User>>;
 }
 
+/// Where each node gets its [`Presence`]: the nodes of one cluster share what lies behind it.
+pub trait Presences: Send + Sync + std::fmt::Debug + 'static {
+    /// `node`'s presence.
+    fn node(&self, node: &str) -> Arc<dyn Presence>;
+}
+
+impl Presences for PresenceTable {
+    fn node(&self, node: &str) -> Arc<dyn Presence> {
+        Arc::new(MemoryPresence {
+            table: self.shared(),
+            node: node.to_owned(),
+        })
+    }
+}
+
 /// One user in one room: their name and their sockets there, per node.
 #[derive(Debug, Default)]
 struct Entry {
@@ -35,12 +50,17 @@ struct Entry {
 }
 
 /// The in-memory table of every node's counts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PresenceTable {
-    rooms: Mutex<HashMap<String, HashMap<String, Entry>>>,
+    rooms: Arc<Mutex<HashMap<String, HashMap<String, Entry>>>>,
 }
 
 impl PresenceTable {
+    /// Another handle on the same table.
+    fn shared(&self) -> Arc<Self> {
+        Arc::new(self.clone())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Entry>>> {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }

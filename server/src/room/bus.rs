@@ -69,6 +69,9 @@ pub enum Event {
     Delta(Arc<Delta>),
     /// A notice about the room that is not logged.
     Notice(Arc<Notice>),
+    /// The bus may have lost events of the room (a node was cut off from the others): each
+    /// feed asks storage where the log stands and replays what its sockets lack.
+    Resync,
 }
 
 /// A notice about a room that is not part of its log (presence, typing, read marks, the bot's
@@ -150,6 +153,11 @@ impl MemoryBus {
         self.lock().len()
     }
 
+    /// The rooms someone follows or a reply streams in.
+    pub fn room_ids(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -173,7 +181,7 @@ fn follow(streaming: &mut Option<Streaming>, event: &Event) {
                 s.n = delta.n;
             }
         }
-        Event::Notice(_) => {}
+        Event::Notice(_) | Event::Resync => {}
         Event::Logged(entry) => {
             if matches!(entry.kind, Kind::Ended(_))
                 && streaming

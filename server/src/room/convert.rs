@@ -22,7 +22,7 @@ pub fn to_wire(m: &StoredMessage) -> Message {
         client_id: m.client_id.clone(),
         edited_ts: m.edited_ts,
         deleted: m.deleted,
-        status: (m.status != MessageStatus::Done).then(|| m.status.as_str()),
+        status: (m.status != MessageStatus::Done).then(|| m.status.as_str().into()),
         meta: m.meta.as_deref().and_then(|s| serde_json::from_str(s).ok()),
     }
 }

@@ -95,6 +95,7 @@ impl<S: Sink> Feed<S> {
                     None => break,
                 },
                 event = events.recv() => match event {
+                    Ok(Event::Resync) => self.resync().await,
                     Ok(event) => self.event(event),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         debug!(room = self.room, missed = n, "the feed fell behind the bus");
@@ -195,6 +196,8 @@ impl<S: Sink> Feed<S> {
             Event::Start(start) => self.start(start),
             Event::Delta(delta) => self.delta(&delta),
             Event::Notice(notice) => self.notice(&notice),
+            // It needs storage: `run` takes it.
+            Event::Resync => self.gap(),
         }
     }
 

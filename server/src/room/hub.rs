@@ -93,6 +93,11 @@ impl Writers {
         self.registry.len()
     }
 
+    /// The reply streaming in `room` as far as the bus has seen it, whichever node writes it.
+    pub fn streaming(&self, room: &str) -> Option<super::bus::Streaming> {
+        self.bus.streaming(room)
+    }
+
     /// Tells the sockets of `room` on every node `event` with `data`, except those of
     /// `except_user`: a notice, not logged (see [`Notice`]).
     pub fn notice<T: serde::Serialize>(

@@ -125,22 +125,52 @@ impl Store {
     /// each end is a change in its room's log. Replies other nodes are writing are left alone.
     /// Returns how many.
     pub async fn end_interrupted(&self, node: &str, meta: &str) -> Result<u64, StoreError> {
-        let rows = sqlx::query(
-            "SELECT room_id, id, text FROM messages
-             WHERE status = 'streaming' AND (node = $1 OR node IS NULL)",
-        )
-        .bind(node)
-        .fetch_all(&self.pool)
-        .await?;
         let mut ended = 0;
-        for row in rows {
-            let room: String = row.try_get("room_id")?;
-            let id: String = row.try_get("id")?;
-            let text: String = row.try_get("text")?;
-            self.finish(&room, &id, &text, meta).await?;
+        for reply in self.streaming_of(node, true).await? {
+            self.finish(&reply.room, &reply.id, &reply.text, meta)
+                .await?;
             ended += 1;
         }
         Ok(ended)
+    }
+
+    /// The replies `node` is writing, as stored (their text is what was stored at the start);
+    /// with `unrecorded`, also those of no recorded node.
+    pub async fn streaming_of(
+        &self,
+        node: &str,
+        unrecorded: bool,
+    ) -> Result<Vec<Streaming>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, id, seq, text FROM messages
+             WHERE status = 'streaming' AND (node = $1 OR ($2 = 1 AND node IS NULL))",
+        )
+        .bind(node)
+        .bind(i64::from(unrecorded))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Streaming {
+                    room: row.try_get("room_id")?,
+                    id: row.try_get("id")?,
+                    seq: row.try_get("seq")?,
+                    text: row.try_get("text")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The nodes that have replies streaming.
+    pub async fn streaming_nodes(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT node FROM messages WHERE status = 'streaming' AND node IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| row.try_get("node").map_err(StoreError::from))
+            .collect()
     }
 
     /// The changes after position `after` up to `upto` to messages up to `max_seq`, in log
@@ -168,6 +198,19 @@ impl Store {
         .await?;
         rows.iter().map(message_from_row).collect()
     }
+}
+
+/// A bot reply being written, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streaming {
+    /// Its room.
+    pub room: String,
+    /// Its message id.
+    pub id: String,
+    /// Its `seq`.
+    pub seq: i64,
+    /// Its stored text.
+    pub text: String,
 }
 
 /// A message of the room, read inside `tx` after it took the room's row.

@@ -24,6 +24,7 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
+pub use changes::Streaming as StreamingReply;
 pub use types::{Appended, Change, MessageStatus, NewMessage, Pos, Room, RoomView, StoredMessage};
 
 pub use schema::latest_version;

@@ -15,7 +15,7 @@ pub struct BotQueued {
 }
 
 /// `bot:start`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BotStart {
     /// Room id.
@@ -79,7 +79,7 @@ pub struct ReplyError {
 }
 
 /// `bot:end`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BotEnd {
     /// Room id.
@@ -95,10 +95,10 @@ pub struct BotEnd {
     /// `stop`, `length`, `cancelled` or `error` (or what else the model said).
     pub finish_reason: FinishReason,
     /// Token counts, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// What went wrong, for `error`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReplyError>,
 }
 
@@ -153,6 +153,12 @@ impl FinishReason {
 impl Serialize for FinishReason {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FinishReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::parse)
     }
 }
 

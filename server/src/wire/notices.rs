@@ -1,6 +1,6 @@
 //! What the server sends about rooms, messages, presence and receipts: answers and events.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `session`: who the server thinks this socket is.
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +17,7 @@ pub struct Session {
 }
 
 /// A user as others see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user id.
@@ -49,7 +49,7 @@ pub struct RoomInfo {
 }
 
 /// A chat message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// The room.
@@ -69,19 +69,19 @@ pub struct Message {
     /// Stored at.
     pub ts: i64,
     /// Idempotency key.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Last edited at.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_ts: Option<i64>,
     /// Deleted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
     /// `streaming` while a bot reply is being written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<std::borrow::Cow<'static, str>>,
     /// Bot reply metadata: finish reason, usage, error.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,
 }
 

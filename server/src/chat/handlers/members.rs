@@ -12,7 +12,7 @@ use tracing::warn;
 use super::{conn_of, room_info, visible_room};
 use crate::{
     chat::Chat,
-    ports::MemberEvent,
+    ports::{MemberEvent, Told},
     room::{Since, user_room},
     wire::Left,
 };
@@ -119,7 +119,11 @@ pub(crate) fn follow<A: Adapter>(chat: Chat<A>, io: SocketIo<A>) {
     tokio::spawn(async move {
         loop {
             let event: Arc<MemberEvent> = match events.recv().await {
-                Ok(event) => event,
+                Ok(Told::Changed(event)) => event,
+                Ok(Told::Resync) => {
+                    resync(&chat, io.sockets()).await;
+                    continue;
+                }
                 Err(RecvError::Lagged(n)) => {
                     warn!(missed = n, "membership events lost: resyncing from storage");
                     resync(&chat, io.sockets()).await;
