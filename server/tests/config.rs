@@ -7,12 +7,15 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::atomic::{AtomicUsize, Ordering},
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use server::config::{Config, ConfigError, Loaded, LogFormat, ParserKind, Transport};
+mod common;
+
+use common::config::{args, assert_names_key, load, load_err, load_file, load_ok};
+use server::config::{Config, ConfigError, LogFormat, ParserKind, Transport};
 
 /// A directory under the system temp dir, unique to this test, removed on drop.
 struct TempDir(PathBuf);
@@ -45,54 +48,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         // Best effort: a leftover directory under the temp dir is harmless.
         drop(std::fs::remove_dir_all(&self.0));
-    }
-}
-
-fn args<'a>(flags: &[&'a str]) -> Vec<&'a str> {
-    std::iter::once("server")
-        .chain(flags.iter().copied())
-        .collect()
-}
-
-fn load(flags: &[&str]) -> Result<Loaded, ConfigError> {
-    Config::load_from(args(flags), &[])
-}
-
-fn load_ok(flags: &[&str]) -> Config {
-    match load(flags) {
-        Ok(loaded) => loaded.config,
-        Err(e) => panic!("flags {flags:?} should load, got: {e}"),
-    }
-}
-
-fn load_err(flags: &[&str]) -> ConfigError {
-    match load(flags) {
-        Ok(loaded) => panic!(
-            "flags {flags:?} should be refused, got: {:?}",
-            loaded.config
-        ),
-        Err(e) => e,
-    }
-}
-
-/// Loads with `--config <file>` plus extra flags.
-fn load_file(file: &Path, flags: &[&str]) -> Result<Loaded, ConfigError> {
-    let file = file.to_str().expect("temp paths are UTF-8");
-    let mut all = vec!["--config", file];
-    all.extend_from_slice(flags);
-    load(&all)
-}
-
-/// Asserts the error is [`ConfigError::Invalid`] for `key` and its message names the key.
-fn assert_names_key(err: &ConfigError, key: &str) {
-    let message = err.to_string();
-    assert!(
-        message.starts_with(&format!("in {key}: ")),
-        "message should start with `in {key}: `, got: {message}"
-    );
-    match err {
-        ConfigError::Invalid { key: k, .. } => assert_eq!(k, key, "wrong key in {message}"),
-        other => panic!("expected ConfigError::Invalid for {key}, got {other:?}"),
     }
 }
 

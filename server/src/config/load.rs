@@ -136,6 +136,9 @@ impl Config {
         config.config = cli.config;
         config.command = cli.command;
         config.validate()?;
+        if config.cluster.redis_url.is_some() && config.server.node_id == "local" {
+            config.server.node_id = format!("node-{:08x}", rand::random::<u32>());
+        }
 
         let warnings = unknown_env_vars(env)
             .into_iter()

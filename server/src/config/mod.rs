@@ -8,11 +8,13 @@
 //! - `load`: merging flags, variables, the file and the defaults, and naming what is wrong;
 //! - `validate`: values that parse but make no sense.
 
+mod cluster;
 mod kinds;
 mod load;
 mod sections;
 mod validate;
 
+pub use cluster::ClusterOptions;
 pub use kinds::{LogFormat, ParserKind, SqliteSynchronous, Transport};
 pub use load::ConfigError;
 pub use sections::{
@@ -80,6 +82,11 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub llm: LlmOptions,
+
+    /// Several nodes through Redis, behind a proxy.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub cluster: ClusterOptions,
 }
 
 /// Commands other than serving.

@@ -48,9 +48,10 @@ pub struct ServerOptions {
     #[arg(long, env = "CHAT_HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
     pub http_idle_timeout_ms: u64,
 
-    /// This node's name among the servers sharing one database: a node starting up ends only
-    /// the bot replies it left streaming itself. Give each node of a cluster its own, stable
-    /// across restarts.
+    /// This node's name among the servers sharing one database, in logs and metrics: a node
+    /// starting up ends only the bot replies it left streaming itself. With --redis-url, `local`
+    /// means a name generated at start (`node-` and 8 hex digits); a name given must be unique
+    /// in the cluster.
     #[arg(long, env = "CHAT_NODE_ID", default_value = "local")]
     pub node_id: String,
 

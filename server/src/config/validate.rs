@@ -51,18 +51,7 @@ impl Config {
                 return Err(ConfigError::invalid(key, "must be greater than 0"));
             }
         }
-        let node = &self.server.node_id;
-        if node.is_empty()
-            || node.len() > 64
-            || !node
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(ConfigError::invalid(
-                "node_id",
-                "1 to 64 ASCII letters, digits, '-', '_' or '.'",
-            ));
-        }
+        plain_name("node_id", &self.server.node_id)?;
         if self.transport.transports.is_empty() {
             return Err(ConfigError::invalid(
                 "transports",
@@ -150,6 +139,40 @@ impl Config {
                 "must be at least 16 bytes",
             ));
         }
+        self.validate_cluster()
+    }
+
+    /// Cluster mode needs what every node can share.
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.cluster.redis_url else {
+            return Ok(());
+        };
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::invalid(
+                "redis_url",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        plain_name("redis_prefix", &self.cluster.redis_prefix)?;
+        if !self
+            .storage
+            .database_url
+            .as_ref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::invalid(
+                "database_url",
+                "with redis_url every node must share one PostgreSQL database: \
+                 give --database-url postgres://… (SQLite is one process's file)",
+            ));
+        }
+        if self.auth.jwt_secret.is_none() {
+            return Err(ConfigError::invalid(
+                "jwt_secret",
+                "with redis_url every node must sign and check tokens with one secret: \
+                 give the same --jwt-secret (16 bytes or more) to every node",
+            ));
+        }
         Ok(())
     }
 }
@@ -158,6 +181,22 @@ fn auth_name_ok(name: &str) -> Result<(), &'static str> {
     let n = name.trim().chars().count();
     if n == 0 || n > 64 || name.chars().any(char::is_control) {
         return Err("must be 1 to 64 characters without control characters");
+    }
+    Ok(())
+}
+
+/// A name that fits in keys and logs as it is: 1 to 64 ASCII letters, digits, `-`, `_`, `.`.
+fn plain_name(key: &str, name: &str) -> Result<(), ConfigError> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(ConfigError::invalid(
+            key,
+            "1 to 64 ASCII letters, digits, '-', '_' or '.'",
+        ));
     }
     Ok(())
 }
