@@ -38,8 +38,11 @@ pub type ReadinessCheck =
 #[derive(Clone, Default)]
 pub struct Readiness {
     serving: Arc<AtomicBool>,
-    checks: Vec<ReadinessCheck>,
+    checks: Vec<(&'static str, ReadinessCheck)>,
 }
+
+/// What is not ready, by name (`server`, `database`, `redis`), with the reason.
+pub type NotReady = Vec<(&'static str, String)>;
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,9 +54,9 @@ impl std::fmt::Debug for Readiness {
 }
 
 impl Readiness {
-    /// Adds a backend check that `/readyz` runs on each request.
-    pub fn with_check(mut self, check: ReadinessCheck) -> Self {
-        self.checks.push(check);
+    /// Adds a check of the backend `name` that `/readyz` runs on each request.
+    pub fn with_check(mut self, name: &'static str, check: ReadinessCheck) -> Self {
+        self.checks.push((name, check));
         self
     }
 
@@ -67,19 +70,27 @@ impl Readiness {
         self.serving.load(Ordering::Acquire)
     }
 
-    /// Serving, and every backend answers within two seconds.
-    pub async fn check(&self) -> Result<(), String> {
+    /// Serving, and every backend answers within two seconds; else what is not ready. The
+    /// backends are asked at once.
+    pub async fn check(&self) -> Result<(), NotReady> {
+        let mut down = NotReady::new();
         if !self.is_serving() {
-            return Err("not serving".to_owned());
+            down.push(("server", "not serving (starting or draining)".to_owned()));
         }
-        for check in &self.checks {
+        let checks = self.checks.iter().map(|(name, check)| async move {
             match tokio::time::timeout(std::time::Duration::from_secs(2), check()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err("a backend did not answer in time".to_owned()),
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some((*name, e)),
+                Err(_) => Some((*name, "did not answer within 2 s".to_owned())),
             }
-        }
-        Ok(())
+        });
+        down.extend(
+            futures_util::future::join_all(checks)
+                .await
+                .into_iter()
+                .flatten(),
+        );
+        if down.is_empty() { Ok(()) } else { Err(down) }
     }
 }
 
@@ -252,16 +263,23 @@ async fn healthz() -> impl IntoResponse {
 
 /// Readiness: listening, not draining, and the backends (the database) answer.
 async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
     match readiness.check().await {
         Ok(()) => (
             StatusCode::OK,
-            [(header::CACHE_CONTROL, "no-store")],
-            "ready".to_owned(),
+            no_store,
+            Json(serde_json::json!({ "ready": true })),
         ),
-        Err(why) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CACHE_CONTROL, "no-store")],
-            format!("not ready: {why}"),
-        ),
+        Err(down) => {
+            let down: Vec<_> = down
+                .into_iter()
+                .map(|(name, reason)| serde_json::json!({ "name": name, "reason": reason }))
+                .collect();
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                no_store,
+                Json(serde_json::json!({ "ready": false, "down": down })),
+            )
+        }
     }
 }

@@ -27,6 +27,7 @@ pub mod app;
 pub mod bot;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod cut;
 pub mod flow;

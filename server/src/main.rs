@@ -12,11 +12,13 @@ use server::{
         openai::{OpenAi, OpenAiConfig},
     },
     chat::{Chat, auth},
+    cluster::{Cluster, ClusterAdapter},
     config::Command,
     serve,
     store::{Store, StoreOptions},
     telemetry,
 };
+use socketioxide::{SocketIo, adapter::Adapter, layer::SocketIoLayer};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -143,29 +145,91 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .upsert_user(server::bot::BOT_ID, cfg.bot.bot_name.trim(), false, 0)
         .await
         .context("in database_url: cannot record the bot user")?;
+    let tokens = auth::Tokens::new(&secret(&cfg, &store).await?);
     let cuts = Arc::new(server::cut::Cuts::default());
-    let chat = Chat::new(
-        &cfg,
-        store.clone(),
-        auth::Tokens::new(&secret(&cfg, &store).await?),
-        backend(&cfg)?,
-        cuts.clone(),
-        (&server::chat::Shared::default(), &cfg.server.node_id),
+    let node = cfg.server.node_id.clone();
+    let db = store.clone();
+    let readiness = app::Readiness::default().with_check(
+        "database",
+        Arc::new(move || {
+            let db = db.clone();
+            Box::pin(async move { db.ping().await.map_err(|_| "unreachable".to_owned()) })
+        }),
     );
-
+    let chat_on = |shared: &server::chat::Shared| -> anyhow::Result<_> {
+        Ok((
+            store.clone(),
+            tokens.clone(),
+            backend(&cfg)?,
+            cuts.clone(),
+            shared.clone(),
+        ))
+    };
+    let Some(url) = &cfg.cluster.redis_url else {
+        let chat: Chat = new_chat(&cfg, chat_on(&server::chat::Shared::default())?, &node);
+        let (layer, io) = app::socket_io_builder(&cfg)
+            .with_state(chat.clone())
+            .build_layer();
+        chat.register(&io);
+        return serve_node(cfg, store, chat, (layer, io), readiness, cuts).await;
+    };
+    let cluster = Cluster::connect(url, &cfg.cluster.redis_prefix, &node).await?;
+    let chat: Chat<ClusterAdapter<_>> = new_chat(&cfg, chat_on(&cluster.shared)?, &node);
     let (layer, io) = app::socket_io_builder(&cfg)
+        .with_adapter::<ClusterAdapter<_>>(cluster.adapter())
         .with_state(chat.clone())
         .build_layer();
-    chat.register(&io);
-    let db = store.clone();
-    let readiness = app::Readiness::default().with_check(Arc::new(move || {
-        let db = db.clone();
-        Box::pin(async move {
-            db.ping()
-                .await
-                .map_err(|_| "database unreachable".to_owned())
-        })
-    }));
+    chat.register(&io)
+        .await
+        .map_err(|e| anyhow::anyhow!("in redis_url: cannot set up the Socket.IO adapter: {e}"))?;
+    cluster
+        .join(chat.clone(), io.clone())
+        .await
+        .context("in redis_url: cannot join the cluster")?;
+    let redis = cluster.redis.clone();
+    let readiness = readiness.with_check(
+        "redis",
+        Arc::new(move || {
+            let up = redis.is_up();
+            Box::pin(async move {
+                if up {
+                    Ok(())
+                } else {
+                    Err("unreachable".to_owned())
+                }
+            })
+        }),
+    );
+    tracing::info!(node = %node, prefix = %cfg.cluster.redis_prefix, "cluster mode: this node shares its rooms through Redis");
+    let served = serve_node(cfg, store, chat, (layer, io), readiness, cuts).await;
+    cluster.leave().await;
+    served
+}
+
+/// What a chat is made of besides the configuration.
+type Parts = (
+    Store,
+    auth::Tokens,
+    Arc<dyn Backend>,
+    Arc<server::cut::Cuts>,
+    server::chat::Shared,
+);
+
+/// The chat of this node, on any adapter.
+fn new_chat<A: Adapter>(cfg: &Config, parts: Parts, node: &str) -> Chat<A> {
+    let (store, tokens, backend, cuts, shared) = parts;
+    Chat::new(cfg, store, tokens, backend, cuts, (&shared, node))
+}
+
+/// Serves one node's chat until a signal, then drains.
+async fn serve_node<A: Adapter>(
+    cfg: Config,
+    store: Store,
+    chat: Chat<A>,
+    (layer, io): (SocketIoLayer<A>, SocketIo<A>),
+    readiness: app::Readiness,
+    cuts: Arc<server::cut::Cuts>,
+) -> anyhow::Result<()> {
     let router = app::router(
         &cfg,
         layer,

@@ -86,6 +86,10 @@ async fn body_text(res: Response<Body>) -> String {
     String::from_utf8(body_bytes(res).await.to_vec()).expect("a UTF-8 body")
 }
 
+async fn body_json(res: Response<Body>) -> serde_json::Value {
+    serde_json::from_slice(&body_bytes(res).await).expect("a JSON body")
+}
+
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
         .body(Body::empty())
@@ -134,16 +138,19 @@ async fn readyz_reports_a_backend_that_is_down() {
     let (layer, _io) = app::socket_io_builder(&cfg).build_layer();
     let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = down.clone();
-    let readiness = Readiness::default().with_check(std::sync::Arc::new(move || {
-        let down = flag.load(std::sync::atomic::Ordering::SeqCst);
-        Box::pin(async move {
-            if down {
-                Err("database unreachable".to_owned())
-            } else {
-                Ok(())
-            }
-        })
-    }));
+    let readiness = Readiness::default().with_check(
+        "database",
+        std::sync::Arc::new(move || {
+            let down = flag.load(std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move {
+                if down {
+                    Err("unreachable".to_owned())
+                } else {
+                    Ok(())
+                }
+            })
+        }),
+    );
     readiness.set(true);
     let router = app::router(&cfg, layer, readiness, Default::default(), Router::new());
 
@@ -152,7 +159,10 @@ async fn readyz_reports_a_backend_that_is_down() {
     down.store(true, std::sync::atomic::Ordering::SeqCst);
     let res = send(&router, get("/readyz")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body_text(res).await, "not ready: database unreachable");
+    assert_eq!(
+        body_json(res).await,
+        serde_json::json!({ "ready": false, "down": [{ "name": "database", "reason": "unreachable" }] })
+    );
 }
 
 #[tokio::test]
@@ -161,12 +171,12 @@ async fn readyz_follows_readiness() {
 
     let res = send(&router, get("/readyz")).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body_text(res).await, "not ready: not serving");
+    assert_eq!(body_json(res).await["down"][0]["name"], "server");
 
     readiness.set(true);
     let res = send(&router, get("/readyz")).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(body_text(res).await, "ready");
+    assert_eq!(body_json(res).await, serde_json::json!({ "ready": true }));
 
     readiness.set(false);
     let res = send(&router, get("/readyz")).await;

@@ -1,4 +1,5 @@
-//! Layers import only downward (ARCHITECTURE.md): the chat may use the bot and the room layer,
+//! Layers import only downward (ARCHITECTURE.md): cluster mode may use the chat, nothing below
+//! it may use cluster mode; the chat may use the bot and the room layer,
 //! the bot may use the room layer but never the chat, and the room layer neither of them. The
 //! modules under them (storage, wire types, flow control, clock, ids, config) use none of the
 //! three.
@@ -7,15 +8,28 @@ use std::path::{Path, PathBuf};
 
 /// (module path under `src/`, the crate modules it must not name)
 const RULES: &[(&str, &[&str])] = &[
-    ("bot", &["chat"]),
-    ("room", &["chat", "bot"]),
-    ("ports", &["chat", "bot", "room", "store", "flow"]),
-    ("store", &["chat", "bot", "room", "flow"]),
-    ("wire", &["chat", "bot", "room", "store", "flow"]),
-    ("flow", &["chat", "bot", "room", "store"]),
-    ("clock.rs", &["chat", "bot", "room", "store", "flow"]),
-    ("ids.rs", &["chat", "bot", "room", "store", "flow"]),
-    ("config", &["chat", "bot", "room", "store", "flow"]),
+    ("chat", &["cluster"]),
+    ("bot", &["chat", "cluster"]),
+    ("room", &["chat", "bot", "cluster"]),
+    (
+        "ports",
+        &["chat", "bot", "room", "store", "flow", "cluster"],
+    ),
+    ("store", &["chat", "bot", "room", "flow", "cluster"]),
+    ("wire", &["chat", "bot", "room", "store", "flow", "cluster"]),
+    ("flow", &["chat", "bot", "room", "store", "cluster"]),
+    (
+        "clock.rs",
+        &["chat", "bot", "room", "store", "flow", "cluster"],
+    ),
+    (
+        "ids.rs",
+        &["chat", "bot", "room", "store", "flow", "cluster"],
+    ),
+    (
+        "config",
+        &["chat", "bot", "room", "store", "flow", "cluster"],
+    ),
 ];
 
 fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
