@@ -3,8 +3,9 @@
 # - checks the tools it cannot install: cargo, Node 20 or later, npm;
 # - installs the Debian packages the tests need when they are missing (as root, with apt-get):
 #   Chromium for the web-client tests, openssl for the TLS tests, the PostgreSQL server and client,
-#   and for the benchmark smoke python3, make and g++ (node-gyp) and util-linux (taskset);
-# - starts PostgreSQL (and Redis, when installed) when they are down, and waits until they answer;
+#   Redis 7 and nginx for the cluster tests, and for the benchmark smoke python3, make and g++
+#   (node-gyp) and util-linux (taskset);
+# - starts PostgreSQL and Redis when they are down, and waits until they answer;
 # - on a local PostgreSQL that refuses the tests' connection, creates their role and database.
 # Not root and something missing: it installs nothing, says what to install and exits non-zero.
 # When everything is there it only checks, and says so. Usage: bash scripts/setup.sh
@@ -75,6 +76,11 @@ has g++ || want g++
 has taskset || want util-linux
 has psql || want postgresql-client
 has pg_isready || want postgresql-client
+# The cluster tests start nodes on the shared Redis, a private redis-server for restarts, and
+# nginx in front (as their own processes, never the system's services).
+has redis-server || want redis-server
+has redis-cli || want redis-tools
+has nginx || [ -x /usr/sbin/nginx ] || want nginx
 if pg_local && ! pg_up && [ -z "$(pg_cluster)" ]; then
   want postgresql
 fi
@@ -158,28 +164,25 @@ host $PG_DB $PG_USER ::1/128 trust"
 fi
 say "PostgreSQL: database $PG_DB answers as $PG_USER"
 
-# --- 4. Redis (nothing needs it yet; started when installed) ---------------------------------
+# --- 4. Redis 7 (the cluster tests) --------------------------------------------------------------
 
-if has redis-cli && has redis-server; then
-  if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
-    say "Redis: up on 127.0.0.1:6379"
-  elif is_root; then
-    say "Redis: starting"
-    mkdir -p /var/lib/redis /var/log/redis
-    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-      --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
-    for _ in $(seq 1 30); do
-      redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break
-      sleep 1
-    done
-    if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
-      say "Redis: up on 127.0.0.1:6379"
-    else
-      say "Redis: did not come up (see /var/log/redis/ci.log); no test needs it yet"
-    fi
-  else
-    say "Redis: down, not started (not root); no test needs it yet"
-  fi
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
+if redis_up; then
+  say "Redis: up on 127.0.0.1:6379"
+else
+  is_root || fail "Redis is down on 127.0.0.1:6379: start it (redis-server --daemonize yes --bind 127.0.0.1), or run this script as root"
+  say "Redis: starting"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  for _ in $(seq 1 30); do
+    redis_up && break
+    sleep 1
+  done
+  redis_up || fail "Redis did not come up on 127.0.0.1:6379 within 30 s (see /var/log/redis/ci.log)"
+  say "Redis: up on 127.0.0.1:6379"
 fi
+redis_major=$(redis-cli -h 127.0.0.1 -p 6379 info server | awk -F: '/^redis_version:/ { split($2, v, "."); print v[1] }')
+[ "${redis_major:-0}" -ge 7 ] || fail "Redis at 127.0.0.1:6379 is version ${redis_major:-unknown}: the cluster needs Redis 7 (RESP3)"
 
-say "ready: cargo, Node $(node --version), npm, Chromium ($CHROMIUM), openssl, PostgreSQL at $PG_HOST:$PG_PORT/$PG_DB"
+say "ready: cargo, Node $(node --version), npm, Chromium ($CHROMIUM), openssl, nginx, PostgreSQL at $PG_HOST:$PG_PORT/$PG_DB, Redis $redis_major at 127.0.0.1:6379"

@@ -23,7 +23,7 @@ use anyhow::Context;
 
 pub use self::adapter::{AdapterDriver, ClusterAdapter};
 pub use self::nodes::{BEAT, TTL};
-pub use self::redis::Redis;
+pub use self::redis::{Link, Redis};
 use self::{
     bus::RedisBus, limiter::RedisLimiters, membership::RedisMembership, presence::RedisPresences,
 };
