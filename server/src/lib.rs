@@ -21,6 +21,7 @@
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
 //!   (embedded offline bot or any OpenAI-compatible API).
 //! - [`clock`], [`ids`]: wall-clock time and server-made ids.
+//! - [`peer`]: a client's address, from the TCP peer or a trusted proxy's `X-Forwarded-For`.
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
 pub mod app;
@@ -32,6 +33,7 @@ pub mod config;
 pub mod cut;
 pub mod flow;
 pub mod ids;
+pub mod peer;
 pub mod ports;
 pub mod room;
 pub mod serve;

@@ -27,6 +27,10 @@ const RULES: &[(&str, &[&str])] = &[
         &["chat", "bot", "room", "store", "flow", "cluster"],
     ),
     (
+        "peer.rs",
+        &["chat", "bot", "room", "store", "flow", "cluster"],
+    ),
+    (
         "config",
         &["chat", "bot", "room", "store", "flow", "cluster"],
     ),

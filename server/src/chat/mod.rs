@@ -51,6 +51,8 @@ pub struct Limits {
     pub guest_token_ttl_secs: u64,
     /// How long a typing notice lasts.
     pub typing_timeout: Duration,
+    /// Client addresses come from a trusted proxy's `X-Forwarded-For`.
+    pub trust_proxy: bool,
 }
 
 /// Shared state of the chat; cheap to clone.
@@ -88,6 +90,8 @@ pub struct Inner<A: Adapter> {
     pub room_limiter: Arc<dyn Limiter>,
     /// Per-user typing notice rate.
     pub typing_limiter: Arc<dyn Limiter>,
+    /// New guests per client address, when limited.
+    pub guest_limiter: Option<Arc<dyn Limiter>>,
     /// Limits.
     pub limits: Limits,
     /// What each socket's flow is made with.
@@ -131,6 +135,11 @@ impl<A: Adapter> Chat<A> {
                 limits.typing_per_sec.saturating_mul(2),
             ),
         );
+        let guest_limiter = (cfg.auth.guests_per_minute > 0).then(|| {
+            shared
+                .limiters
+                .limiter("guests", Rate::per_minute(cfg.auth.guests_per_minute))
+        });
         let json = cfg.transport.parser == crate::config::ParserKind::Common;
         let writers = Arc::new(Writers::new(store.clone(), shared.bus.clone()));
         let feeds = Feeds::new(store.clone(), shared.bus.clone(), json);
@@ -156,6 +165,7 @@ impl<A: Adapter> Chat<A> {
             tokens,
             limiter,
             room_limiter,
+            guest_limiter,
             typing_limiter,
             flow_limits: FlowLimits {
                 max_pending: cfg.limits.max_pending_events,
@@ -172,6 +182,7 @@ impl<A: Adapter> Chat<A> {
                 allow_guests: cfg.auth.allow_guests,
                 guest_token_ttl_secs: cfg.auth.guest_token_ttl_secs,
                 typing_timeout: Duration::from_millis(cfg.limits.typing_timeout_ms),
+                trust_proxy: cfg.cluster.trust_proxy,
             },
         }))
     }
@@ -236,6 +247,22 @@ impl<A: Adapter> Chat<A> {
     /// Checks the user's typing notice rate; the error carries `retryAfter`.
     pub async fn check_typing_rate(&self, user_id: &str) -> Result<(), ErrorBody> {
         check(&*self.typing_limiter, user_id, "too many typing notices").await
+    }
+
+    /// Checks the rate of new guests from one client address (none when unlimited or the
+    /// address is unknown); the error carries `retryAfter`.
+    pub async fn check_guest_rate(&self, addr: Option<std::net::IpAddr>) -> Result<(), ErrorBody> {
+        match (&self.guest_limiter, addr) {
+            (Some(limiter), Some(addr)) => {
+                check(
+                    &**limiter,
+                    &addr.to_string(),
+                    "too many new guests from this address",
+                )
+                .await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Starts delivering `room` to one socket (replaying after `since`) and announces the user

@@ -162,6 +162,11 @@ pub struct AuthOptions {
     /// How long a guest's token stays valid, in seconds.
     #[arg(long, env = "CHAT_GUEST_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub guest_token_ttl_secs: u64,
+
+    /// New guests one client address may start per minute (also the burst), across the cluster;
+    /// 0: no limit. Behind a proxy, needs --trust-proxy to tell clients apart.
+    #[arg(long, env = "CHAT_GUESTS_PER_MINUTE", default_value_t = 0)]
+    pub guests_per_minute: u32,
 }
 
 /// What one client or user may ask and hold.

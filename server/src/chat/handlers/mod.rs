@@ -9,8 +9,9 @@ mod members;
 mod messages;
 mod rooms;
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
+use axum::extract::ConnectInfo;
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
@@ -26,6 +27,7 @@ use super::{Chat, Conn, auth, store_error};
 use crate::{
     clock::now_ms,
     flow::{Ack, Flow, turn::too_many_pending},
+    peer::client_addr,
     room::{Since, user_room},
     store::{RoomView, StoreError},
     wire::{Auth, ErrorBody, ErrorCode, Reply, RoomInfo, Session},
@@ -118,14 +120,23 @@ pub async fn authenticate<A: Adapter>(
         )
     })?;
     let identity = auth::authenticate(&auth, &chat.tokens, chat.limits.allow_guests)?;
+    let parts = s.req_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let addr = client_addr(peer, &parts.headers, chat.limits.trust_proxy);
     let token = match (&auth.token, identity.guest) {
         (Some(token), false) => token.clone(),
-        _ => chat
-            .tokens
-            .mint(&identity, chat.limits.guest_token_ttl_secs)
-            .map_err(|_| ErrorBody::new(ErrorCode::Internal, "cannot sign a token"))?,
+        // A guest's own token names the same guest again; only a new guest counts.
+        (Some(_), true) => mint(&chat, &identity)?,
+        (None, _) => {
+            chat.check_guest_rate(addr).await?;
+            mint(&chat, &identity)?
+        }
     };
-    let span = info_span!("conn", user = %identity.user_id, guest = identity.guest);
+    let addr = addr.map_or_else(|| "-".to_owned(), |a| a.to_string());
+    let span = info_span!("conn", user = %identity.user_id, guest = identity.guest, %addr);
     let flow = Arc::new(Flow::new(&s, &chat.flow_limits, chat.cuts.clone()));
     s.extensions.insert(flow.clone());
     let since = auth
@@ -142,6 +153,13 @@ pub async fn authenticate<A: Adapter>(
     // task of its own: an event the client sends the moment CONNECT arrives must find these.
     register_events(&s);
     Ok(())
+}
+
+/// A fresh token for a guest.
+fn mint<A: Adapter>(chat: &Chat<A>, identity: &auth::Identity) -> Result<String, ErrorBody> {
+    chat.tokens
+        .mint(identity, chat.limits.guest_token_ttl_secs)
+        .map_err(|_| ErrorBody::new(ErrorCode::Internal, "cannot sign a token"))
 }
 
 fn register_events<A: Adapter>(s: &SocketRef<A>) {
