@@ -16,9 +16,13 @@ use server::{
         backend::{Backend, BackendError, Chunk, Completion, Role},
         embedded::Embedded,
     },
-    room::{MemoryBus, Writers},
+    ports::{MemoryStops, Stops},
+    room::{
+        MemoryBus, RoomBus, Writers,
+        bus::{Event, Kind},
+    },
     store::{MessageStatus, NewMessage, Store, StoredMessage},
-    wire::ErrorCode,
+    wire::{ErrorCode, FinishReason},
 };
 use tokio::sync::mpsc;
 
@@ -121,7 +125,10 @@ fn setup(store: &Store, backend: Arc<dyn Backend>, cfg: BotConfig) -> Bot {
         store.clone(),
         hubs,
         cfg,
-        Arc::new(server::bot::MemoryAdmissions::default()),
+        (
+            Arc::new(server::bot::MemoryAdmissions::default()),
+            Arc::new(server::ports::MemoryStops::default()),
+        ),
     )
 }
 
@@ -231,6 +238,68 @@ async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_en
         "partial".starts_with(&cancelled.text),
         "the text so far is kept: {:?}",
         cancelled.text
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_on_another_node_stops_the_reply_where_it_runs() {
+    // Two nodes: one store and one bus, queues of their own, stop requests between them.
+    let store = store().await;
+    let bus: Arc<dyn RoomBus> = Arc::new(MemoryBus::default());
+    let stops: Arc<dyn Stops> = Arc::new(MemoryStops::default());
+    let node = |name: &str, backend: Arc<dyn Backend>| {
+        let writers = Arc::new(Writers::new(store.clone(), bus.clone()));
+        let cfg = BotConfig {
+            node: name.into(),
+            ..config(5, 5)
+        };
+        let admissions = Arc::new(server::bot::MemoryAdmissions::default());
+        Bot::new(
+            backend,
+            store.clone(),
+            writers,
+            cfg,
+            (admissions, stops.clone()),
+        )
+    };
+    let (tx, mut started) = mpsc::unbounded_channel();
+    let writing = node("n1", Arc::new(Gate(tx)));
+    let (idle, _never) = mpsc::unbounded_channel();
+    let other = node("n2", Arc::new(Gate(idle)));
+    let mut events = bus.subscribe("r").events;
+
+    let a = writing.admit("r", "ada").expect("a");
+    writing
+        .submit(a, &ask(&store, "ada", "@bot long answer").await)
+        .await;
+    let reply = started.recv().await.expect("running on n1");
+    reply.feed.send(Ok(Chunk::Text("partial".into()))).ok();
+    let start = loop {
+        match events.recv().await.expect("the room's events") {
+            Event::Start(start) => break start,
+            _ => continue,
+        }
+    };
+
+    assert!(!other.cancel("r", "m-none").await, "no such reply anywhere");
+    assert!(
+        other.cancel("r", &start.id).await,
+        "n2 finds the reply n1 writes"
+    );
+    reply.feed.closed().await; // n1 dropped the backend's stream: the upstream request is gone
+    let end = loop {
+        if let Event::Logged(entry) = events.recv().await.expect("the room's events")
+            && let Kind::Ended(end) = &entry.kind
+        {
+            break end.clone();
+        }
+    };
+    assert_eq!(end.id, start.id);
+    assert_eq!(end.finish_reason, FinishReason::Cancelled);
+    assert!(
+        "partial".starts_with(&end.text),
+        "text so far: {:?}",
+        end.text
     );
 }
 

@@ -8,6 +8,7 @@
 //! - `queue`: a place reserved for a request while its message is stored.
 //! - `reply`: the reply loop (one request at a time per room, streamed, stored when it ends).
 //! - `mentions`: whether a message addresses the bot.
+//! - `remote`: stopping a reply that another node writes.
 //!
 //! One reply runs at a time per room; more wait in a bounded queue. A reply is a stored message
 //! from its start (so it has its `seq`); its text streams as deltas merged over a short window,
@@ -20,6 +21,7 @@ pub mod embedded;
 mod mentions;
 pub mod openai;
 mod queue;
+mod remote;
 mod reply;
 
 use std::{sync::Arc, time::Duration};
@@ -30,6 +32,7 @@ use tracing::{Instrument, info_span, warn};
 use self::backend::Backend;
 use crate::{
     config::Config,
+    ports::Stops,
     room::Writers,
     store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
@@ -98,20 +101,23 @@ struct BotInner {
     writers: Arc<Writers>,
     config: BotConfig,
     admissions: Arc<dyn Admissions>,
+    stops: Arc<dyn Stops>,
 }
 
 use crate::clock::now_ms;
 
 impl Bot {
-    /// A bot answering with `backend`, keeping its queues and budgets in `admissions`.
+    /// A bot answering with `backend`, keeping its queues and budgets in `admissions` and
+    /// hearing through `stops` which of its replies other nodes' clients cancelled. Starts a
+    /// task that follows `stops` while the bot lives.
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Store,
         writers: Arc<Writers>,
         config: BotConfig,
-        admissions: Arc<dyn Admissions>,
+        (admissions, stops): (Arc<dyn Admissions>, Arc<dyn Stops>),
     ) -> Self {
-        Self(Arc::new(BotInner {
+        let bot = Self(Arc::new(BotInner {
             stopping: CancellationToken::new(),
             running: tokio::sync::watch::channel(0).0,
             backend,
@@ -119,7 +125,10 @@ impl Bot {
             writers,
             config,
             admissions,
-        }))
+            stops,
+        }));
+        remote::follow(&bot);
+        bot
     }
 
     /// The bot's display name.
@@ -229,8 +238,14 @@ impl Bot {
         }
     }
 
-    /// Stops the reply `id` (or removes the waiting request `id`). `false` if there is none.
+    /// Stops the reply `id` (or removes the waiting request `id`), here or on the node that
+    /// writes it. `false` if there is none.
     pub async fn cancel(&self, room: &str, id: &str) -> bool {
+        self.cancel_here(room, id).await || remote::stop_elsewhere(self, room, id)
+    }
+
+    /// Stops the reply `id` or removes the waiting request `id` if this node has it.
+    async fn cancel_here(&self, room: &str, id: &str) -> bool {
         match self.0.admissions.cancel(room, id) {
             Cancelled::Running => true,
             Cancelled::Waiting(positions) => {

@@ -151,7 +151,7 @@ impl<A: Adapter> Chat<A> {
                 node: node.to_owned(),
                 ..crate::bot::BotConfig::from_config(cfg)
             },
-            shared.bot.clone(),
+            (shared.bot.clone(), shared.stops.clone()),
         );
         Self(Arc::new(Inner {
             writers,

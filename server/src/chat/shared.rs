@@ -1,5 +1,5 @@
-//! What the chat's nodes share: the room bus, presence, membership events, the bot's queues
-//! and the rate limits. One process is one node with its own; chat instances in one process
+//! What the chat's nodes share: the room bus, presence, membership events, the bot's queues,
+//! stop requests and the rate limits. One process is one node with its own; chat instances in one process
 //! given the same [`Shared`] act as nodes of one cluster (the in-process tests), as processes
 //! do through Redis (`cluster`).
 
@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use crate::{
     bot::{Admissions, MemoryAdmissions},
-    ports::{Limiters, Membership, MemoryLimiters, MemoryMembership, PresenceTable, Presences},
+    ports::{
+        Limiters, Membership, MemoryLimiters, MemoryMembership, MemoryStops, PresenceTable,
+        Presences, Stops,
+    },
     room::{MemoryBus, RoomBus},
 };
 
@@ -24,6 +27,8 @@ pub struct Shared {
     pub bot: Arc<dyn Admissions>,
     /// Rate limits per user.
     pub limiters: Arc<dyn Limiters>,
+    /// Requests to stop a reply another node writes.
+    pub stops: Arc<dyn Stops>,
 }
 
 impl Default for Shared {
@@ -34,6 +39,7 @@ impl Default for Shared {
             membership: Arc::new(MemoryMembership::default()),
             bot: Arc::new(MemoryAdmissions::default()),
             limiters: Arc::new(MemoryLimiters),
+            stops: Arc::new(MemoryStops::default()),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! - `redis`: the node's connection: commands, followed channels, ordered publishing, and
 //!   noticing when Redis is back after an outage.
 //! - `bus`: the room bus over one channel; `membership`: users gaining and losing rooms;
-//!   `presence`: who is online, per node; `limiter`: rate limits shared by every node.
+//!   `presence`: who is online, per node; `limiter`: rate limits shared by every node;
+//!   `stops`: cancels of replies another node writes.
 //! - `nodes`: beats, and taking a dead node out (its presence, its streaming replies).
 //! - `adapter`: socketioxide-redis on the same connection.
 //!
@@ -16,6 +17,7 @@ mod membership;
 mod nodes;
 mod presence;
 mod redis;
+mod stops;
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ pub use self::nodes::{BEAT, TTL};
 pub use self::redis::{Link, Redis};
 use self::{
     bus::RedisBus, limiter::RedisLimiters, membership::RedisMembership, presence::RedisPresences,
+    stops::RedisStops,
 };
 use crate::{bot::MemoryAdmissions, chat::Shared};
 
@@ -56,6 +59,7 @@ impl Cluster {
             membership: Arc::new(RedisMembership::start(redis.clone(), prefix, node).await?),
             bot: Arc::new(MemoryAdmissions::default()),
             limiters: Arc::new(RedisLimiters::new(redis.clone(), prefix)),
+            stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
         };
         Ok(Self {
             redis,

@@ -4,11 +4,14 @@
 //! - [`limiter`]: rate limits per key (a user), answering how long to wait.
 //! - [`presence`]: who is online in each room, counted per user and per node.
 //! - [`membership`]: "user U joined or left room R", for every node to apply to its sockets.
+//! - [`stops`]: "stop reply R", for the node that writes it.
 
 pub mod limiter;
 pub mod membership;
 pub mod presence;
+pub mod stops;
 
 pub use limiter::{Limiter, Limiters, MemoryLimiter, MemoryLimiters, Rate};
 pub use membership::{MemberEvent, Membership, MemoryMembership, Told};
 pub use presence::{MemoryPresence, Presence, PresenceTable, Presences};
+pub use stops::{MemoryStops, StopRequest, Stops};

@@ -1,0 +1,80 @@
+// The bot across nodes: a reply written on one node streams to members on every node, a late
+// joiner on another node starts from the snapshot, a cancel from any node stops it where it runs
+// (the upstream request is aborted), and a reply whose node dies ends as interrupted for everyone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ok, send } from '../support/chat.js';
+import { connectWatched, assertCleanEnd, historyAt, roomWithBot } from '../support/bot.js';
+import { startFakeOpenAI } from '../support/fake-openai.js';
+import { startCluster } from '../support/cluster.js';
+
+/** How long a dead node's reply may stay open: the cluster's TTL (8 s) and a sweep (1 s). */
+const INTERRUPTED_BOUND_MS = 15000;
+
+/** Three nodes answering with a fake OpenAI endpoint; `watch(name, i)` is a guest on node i. */
+async function botCluster(t) {
+  const fake = await startFakeOpenAI();
+  t.after(() => fake.close());
+  const cl = await startCluster(t, { nginx: false, args: ['--llm-base-url', fake.baseUrl] });
+  const watch = (name, i) => connectWatched(cl.clients, cl.nodes[i].url, { name });
+  return { cl, fake, watch };
+}
+
+test('a reply written on one node streams to every node, a late joiner elsewhere gets the snapshot, and a cancel from another node stops it', async (t) => {
+  const { fake, watch } = await botCluster(t);
+  const ada = await watch('Ada', 0);
+  const ben = await watch('Ben', 1);
+  const room = await roomWithBot(ada, ben);
+  fake.enqueue({ tokens: ['Once ', 'upon ', 'a ', 'time'], pauseAfter: 2 });
+  const q = await send(ada, room, '@bot tell a story');
+  const started = await ben.bot.started(q.id);
+  await ben.bot.hasText(started.id, 'Once upon ');
+
+  // Cat arrives on the third node while the reply streams.
+  const cat = await watch('Cat', 2);
+  await ok(cat, 'join', { room });
+  await cat.bot.hasText(started.id, 'Once upon ');
+
+  // Ben, on a node that does not write the reply, cancels it.
+  assert.deepEqual(await ok(ben, 'cancel', { room, id: started.id }), {});
+  for (const who of [ada, ben, cat]) {
+    const reply = await who.bot.ended(q.id);
+    assertCleanEnd(reply, 'cancelled');
+    assert.equal(reply.end.text, 'Once upon ', `${who.session.name}'s end`);
+  }
+  await fake.hungUp(0);
+  assert.equal(fake.requests[0].tokensSent, 2);
+
+  // The room is free again, asked from yet another node.
+  fake.enqueue({ tokens: ['Fine.'] });
+  const q2 = await send(cat, room, '@bot something short');
+  const next = await ada.bot.ended(q2.id);
+  assertCleanEnd(next, 'stop');
+  assert.equal(next.end.text, 'Fine.');
+});
+
+test('the node writing a reply is killed: members elsewhere get bot:end interrupted with the partial text stored, and the room can ask again', { timeout: 60000 }, async (t) => {
+  const { cl, fake, watch } = await botCluster(t);
+  const ada = await watch('Ada', 1);
+  const ben = await watch('Ben', 0);
+  const room = await roomWithBot(ben, ada);
+  fake.enqueue({ tokens: ['Half ', 'an ', 'answer'], pauseAfter: 2 });
+  const q = await send(ada, room, '@bot explain');
+  const started = await ben.bot.started(q.id);
+  await ben.bot.hasText(started.id, 'Half an ');
+
+  cl.nodes[1].proc.kill('SIGKILL');
+  const reply = await ben.bot.ended(q.id, { timeout: INTERRUPTED_BOUND_MS });
+  assertCleanEnd(reply, 'error', { complete: false });
+  assert.equal(reply.end.error?.code, 'interrupted', `end: ${JSON.stringify(reply.end)}`);
+  assert.equal(reply.end.text, 'Half an ');
+  const stored = await historyAt(ben, room, started.start.seq);
+  assert.equal(stored.text, 'Half an ');
+  assert.notEqual(stored.status, 'streaming');
+
+  fake.enqueue({ tokens: ['Again.'] });
+  const q2 = await send(ben, room, '@bot once more');
+  const next = await ben.bot.ended(q2.id);
+  assertCleanEnd(next, 'stop');
+  assert.equal(next.end.text, 'Again.');
+});

@@ -1,0 +1,161 @@
+// Losing a part of the cluster under traffic: a node killed with kill -9 (its clients move
+// through nginx to another node and recover by position), Redis restarted (every node serves its
+// own clients meanwhile, /readyz says so, and feeds replay what the bus lost), and a dead node's
+// users leaving presence.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  call, ok, unique, assertSeqRange, expectEvent, resumingClient, connectUser,
+} from '../support/chat.js';
+import { waitFor } from '../support/wait.js';
+import { startCluster, fromAddress } from '../support/cluster.js';
+
+/** How long a dead node may stay in presence: the cluster's TTL (8 s) and a sweep (1 s). */
+const PRESENCE_BOUND_MS = 12000;
+
+/**
+ * Sends `count` messages from `socket` one after another, each with its own clientId, and retries
+ * one whose ack does not come (its node died, the client is reconnecting) with the same clientId
+ * until it is acked. Resolves with the acks in order.
+ */
+async function sendAll(socket, room, name, count, { after = () => {} } = {}) {
+  const acks = [];
+  for (let k = 0; k < count; k++) {
+    const clientId = `${name}-${k}`;
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(attempt < 40, `${clientId}: never acked`);
+      const res = await call(socket, 'send', { room, text: `${name} #${k}`, clientId }, { timeout: 2000 }).catch(() => null);
+      if (res?.ok) {
+        acks.push(res.data);
+        break;
+      }
+      assert.ok(res === null || res.error?.code !== 'bad_request', `${clientId}: ${JSON.stringify(res)}`);
+      if (!socket.connected) await waitFor(socket, 'session', { timeout: 20000 });
+    }
+    after(k);
+  }
+  return acks;
+}
+
+/** Resolves once `/readyz` of `node` answers `status`, with its JSON body. */
+async function readyz(node, status, { timeout = 15000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const res = await fetch(`${node.url}/readyz`).catch(() => null);
+    if (res?.status === status) return res.json();
+    assert.ok(Date.now() < deadline, `/readyz of ${node.url} never answered ${status} (last: ${res?.status})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The node whose log names the most of `addrs` as a connection's address (`addr=…`). */
+function busiestNode(cl, addrs) {
+  const counts = cl.nodes.map((n) => addrs.filter((a) => n.stderr().includes(`addr=${a} `) || n.stderr().includes(`addr=${a}}`)).length);
+  const i = counts.indexOf(Math.max(...counts));
+  return { i, count: counts[i] };
+}
+
+test('kill -9 of a node under traffic: its clients reconnect through nginx to another node and recover by position; every acked message reaches everyone once', { timeout: 90000 }, async (t) => {
+  const cl = await startCluster(t, { args: ['--log-filter', 'warn,server::chat=info'] });
+  const host = await cl.user('Host', { node: 0 });
+  const room = (await ok(host, 'create', { name: unique('survive') })).id;
+  const addrs = [2, 3, 4, 5, 6, 7];
+  const users = [];
+  for (const n of addrs) {
+    const guest = await cl.user(`Via${n}`, { via: n });
+    await ok(guest, 'join', { room });
+    const { token } = guest.session;
+    guest.disconnect();
+    // A client as PROTOCOL.md describes: it reconnects by itself, resuming after what it saw.
+    users.push(await resumingClient(cl.clients, cl.nginx.url, {
+      token, rooms: [room], ...fromAddress(n), reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 1000,
+    }));
+  }
+  const { i: victim, count } = busiestNode(cl, addrs.map((n) => `127.0.0.${n}`));
+  assert.ok(count > 0, 'no client through nginx landed on any node');
+  t.diagnostic(`killing node ${victim}, which serves ${count} of ${addrs.length} clients`);
+
+  const PER_USER = 30;
+  let killed = false;
+  const kill = () => {
+    if (killed) return;
+    killed = true;
+    cl.nodes[victim].proc.kill('SIGKILL');
+  };
+  const acks = await Promise.all(users.map((u, i) => sendAll(u, room, `u${i}`, PER_USER, {
+    after: (k) => { if (i === 0 && k === PER_USER / 3) kill(); },
+  })));
+  assert.equal((await cl.nodes[victim].exited).signal, 'SIGKILL');
+
+  const total = users.length * PER_USER;
+  assertSeqRange(acks.flat().map((a) => a.seq).sort((a, b) => a - b), 1, total, 'acked seqs (stored once each, whichever node acked)');
+  const moved = users.filter((u) => u.sessions.length > 1).length;
+  assert.ok(moved >= count, `${count} clients were on the dead node but only ${moved} reconnected`);
+  for (const [i, u] of users.entries()) {
+    const feed = u.feeds[room];
+    await feed.untilSeq(total, { timeout: 20000 });
+    assertSeqRange(feed.seqs(), 1, total, `feed of user ${i} (${u.sessions.length} session(s))`);
+    const byId = new Map(feed.messages.map((m) => [m.id, m]));
+    for (const a of acks.flat()) assert.equal(byId.get(a.id)?.seq, a.seq, `acked ${a.id} at seq ${a.seq}`);
+  }
+});
+
+test('Redis restarted under traffic: every node serves its own clients, /readyz names redis, delivery across nodes resumes and feeds replay the gap', { timeout: 90000 }, async (t) => {
+  const cl = await startCluster(t, { privateRedis: true, nginx: false });
+  const host = await cl.user('Host', { node: 0 });
+  const room = (await ok(host, 'create', { name: unique('outage') })).id;
+  // Two users on each node, kept current by position.
+  const users = [];
+  for (let i = 0; i < 6; i++) {
+    const node = i % 3;
+    const guest = await cl.user(`U${i}`, { node });
+    await ok(guest, 'join', { room });
+    const { token } = guest.session;
+    guest.disconnect();
+    users.push(await resumingClient(cl.clients, cl.nodes[node].url, { token, rooms: [room] }));
+  }
+  const round = async (tag, n) => (await Promise.all(users.map((u, i) => sendAll(u, room, `${tag}${i}`, n)))).flat();
+
+  const before = await round('a', 5);
+  await cl.redis.stop();
+  for (const node of cl.nodes) {
+    const body = await readyz(node, 503);
+    assert.ok(JSON.stringify(body).includes('redis'), `/readyz body names redis: ${JSON.stringify(body)}`);
+  }
+  // Redis is gone: every send is still stored and acked, and the sender's own node delivers it.
+  const during = await round('b', 5);
+  for (const [i, u] of users.entries()) {
+    const neighbour = users[(i + 3) % 6]; // on the same node
+    const theirs = during.filter((_, k) => Math.floor(k / 5) === (i + 3) % 6).map((a) => a.id);
+    await u.feeds[room].until(() => theirs.every((id) => u.feeds[room].messages.some((m) => m.id === id)), `same-node messages of ${neighbour.session.name}`, 10000);
+  }
+
+  await cl.redis.start();
+  for (const node of cl.nodes) await readyz(node, 200);
+  const after = await round('c', 5);
+  const total = before.length + during.length + after.length;
+  assertSeqRange([...before, ...during, ...after].map((a) => a.seq).sort((a, b) => a - b), 1, total, 'acked seqs');
+  for (const [i, u] of users.entries()) {
+    await u.feeds[room].untilSeq(total, { timeout: 20000 });
+    assertSeqRange(u.feeds[room].seqs(), 1, total, `feed of user ${i} on node ${i % 3}`);
+  }
+});
+
+test('a node killed with kill -9: its users leave presence on the other nodes within the stated bound', { timeout: 60000 }, async (t) => {
+  const cl = await startCluster(t, { nginx: false });
+  const ben = await cl.user('Ben', { node: 0 });
+  const room = (await ok(ben, 'create', { name: unique('ghosts') })).id;
+  const ada = await connectUser(cl.clients, cl.nodes[1].url, { name: 'Ada' }, { reconnection: false });
+  const adaId = ada.session.userId;
+  const arrived = expectEvent(ben, 'presence', { filter: (p) => p?.room === room && p?.user?.userId === adaId && p.online });
+  await ok(ada, 'join', { room });
+  await arrived;
+
+  const left = expectEvent(ben, 'presence', {
+    timeout: PRESENCE_BOUND_MS,
+    filter: (p) => p?.room === room && p?.user?.userId === adaId && p.online === false,
+  });
+  cl.nodes[1].proc.kill('SIGKILL');
+  await left;
+  assert.deepEqual((await ok(ben, 'presence', { room })).online.map((u) => u.userId), [ben.session.userId]);
+});
