@@ -5,131 +5,30 @@
 //! The tests drive a backend of their own whose replies the test feeds and ends, so what runs
 //! when is decided by the test, not by a clock.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 mod common;
 
-use futures_util::{StreamExt, stream::BoxStream};
+use common::bot::{Gate, ask, bot_replies, config, store};
+use futures_util::stream::BoxStream;
 use server::{
     bot::{
-        BOT_ID, Bot, BotConfig,
-        backend::{Backend, BackendError, Chunk, Completion, Role},
+        Bot, BotConfig, BotShared,
+        backend::{Backend, BackendError, Chunk, Completion},
         embedded::Embedded,
     },
-    ports::{MemoryStops, Stops},
-    room::{
-        MemoryBus, RoomBus, Writers,
-        bus::{Event, Kind},
-    },
-    store::{MessageStatus, NewMessage, Store, StoredMessage},
-    wire::{ErrorCode, FinishReason},
+    room::{MemoryBus, Writers},
+    store::{MessageStatus, Store},
+    wire::ErrorCode,
 };
 use tokio::sync::mpsc;
-
-/// A reply the backend started: the question it was asked, the conversation it was given, and
-/// the feed of its chunks (dropping it ends the reply).
-struct Started {
-    question: String,
-    context: Vec<String>,
-    feed: mpsc::UnboundedSender<Result<Chunk, BackendError>>,
-}
-
-/// A backend that tells the test about every reply it starts and streams what the test sends.
-struct Gate(mpsc::UnboundedSender<Started>);
-
-impl Backend for Gate {
-    fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
-        let (feed, rx) = mpsc::unbounded_channel();
-        let context: Vec<String> = request
-            .turns
-            .iter()
-            .filter(|t| t.role != Role::System)
-            .map(|t| t.content.clone())
-            .collect();
-        let question = context.last().cloned().unwrap_or_default();
-        self.0
-            .send(Started {
-                question,
-                context,
-                feed,
-            })
-            .ok();
-        tokio_stream_from(rx)
-    }
-}
-
-fn tokio_stream_from(
-    mut rx: mpsc::UnboundedReceiver<Result<Chunk, BackendError>>,
-) -> BoxStream<'static, Result<Chunk, BackendError>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
-}
-
-fn config(queue_limit: usize, max_inflight: usize) -> BotConfig {
-    BotConfig {
-        name: "Bot".into(),
-        system_prompt: "Be brief.".into(),
-        context_chars: 10_000,
-        coalesce: Duration::from_millis(1),
-        coalesce_bytes: 1,
-        queue_limit,
-        max_inflight,
-        tokens_per_minute: 1_000_000,
-        node: "local".into(),
-    }
-}
-
-async fn store() -> Store {
-    common::memory_store(&["ada", "ben", "cat"], "r").await
-}
-
-/// Stores `text` from `user` in room `r` and returns it (what the chat does before it submits
-/// a request).
-async fn ask(store: &Store, user: &str, text: &str) -> StoredMessage {
-    let id = format!("q-{user}-{}", text.len());
-    let appended = store
-        .append(
-            "r",
-            &[NewMessage {
-                id: id.clone(),
-                user_id: user.into(),
-                user_name: user.into(),
-                text: text.into(),
-                ts: 0,
-                client_id: None,
-                status: MessageStatus::Done,
-                node: None,
-            }],
-        )
-        .await
-        .expect("question stored");
-    appended[0].message().clone()
-}
-
-async fn bot_replies(store: &Store) -> Vec<StoredMessage> {
-    store
-        .history("r", None, None, 100)
-        .await
-        .expect("history")
-        .into_iter()
-        .filter(|m| m.user_id == BOT_ID)
-        .collect()
-}
 
 fn setup(store: &Store, backend: Arc<dyn Backend>, cfg: BotConfig) -> Bot {
     let hubs = Arc::new(Writers::new(
         store.clone(),
         std::sync::Arc::new(MemoryBus::default()),
     ));
-    Bot::new(
-        backend,
-        store.clone(),
-        hubs,
-        cfg,
-        (
-            Arc::new(server::bot::MemoryAdmissions::default()),
-            Arc::new(server::ports::MemoryStops::default()),
-        ),
-    )
+    Bot::new(backend, store.clone(), hubs, cfg, BotShared::in_memory())
 }
 
 #[tokio::test]
@@ -238,68 +137,6 @@ async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_en
         "partial".starts_with(&cancelled.text),
         "the text so far is kept: {:?}",
         cancelled.text
-    );
-}
-
-#[tokio::test]
-async fn a_cancel_on_another_node_stops_the_reply_where_it_runs() {
-    // Two nodes: one store and one bus, queues of their own, stop requests between them.
-    let store = store().await;
-    let bus: Arc<dyn RoomBus> = Arc::new(MemoryBus::default());
-    let stops: Arc<dyn Stops> = Arc::new(MemoryStops::default());
-    let node = |name: &str, backend: Arc<dyn Backend>| {
-        let writers = Arc::new(Writers::new(store.clone(), bus.clone()));
-        let cfg = BotConfig {
-            node: name.into(),
-            ..config(5, 5)
-        };
-        let admissions = Arc::new(server::bot::MemoryAdmissions::default());
-        Bot::new(
-            backend,
-            store.clone(),
-            writers,
-            cfg,
-            (admissions, stops.clone()),
-        )
-    };
-    let (tx, mut started) = mpsc::unbounded_channel();
-    let writing = node("n1", Arc::new(Gate(tx)));
-    let (idle, _never) = mpsc::unbounded_channel();
-    let other = node("n2", Arc::new(Gate(idle)));
-    let mut events = bus.subscribe("r").events;
-
-    let a = writing.admit("r", "ada").expect("a");
-    writing
-        .submit(a, &ask(&store, "ada", "@bot long answer").await)
-        .await;
-    let reply = started.recv().await.expect("running on n1");
-    reply.feed.send(Ok(Chunk::Text("partial".into()))).ok();
-    let start = loop {
-        match events.recv().await.expect("the room's events") {
-            Event::Start(start) => break start,
-            _ => continue,
-        }
-    };
-
-    assert!(!other.cancel("r", "m-none").await, "no such reply anywhere");
-    assert!(
-        other.cancel("r", &start.id).await,
-        "n2 finds the reply n1 writes"
-    );
-    reply.feed.closed().await; // n1 dropped the backend's stream: the upstream request is gone
-    let end = loop {
-        if let Event::Logged(entry) = events.recv().await.expect("the room's events")
-            && let Kind::Ended(end) = &entry.kind
-        {
-            break end.clone();
-        }
-    };
-    assert_eq!(end.id, start.id);
-    assert_eq!(end.finish_reason, FinishReason::Cancelled);
-    assert!(
-        "partial".starts_with(&end.text),
-        "text so far: {:?}",
-        end.text
     );
 }
 

@@ -78,3 +78,28 @@ test('the node writing a reply is killed: members elsewhere get bot:end interrup
   assertCleanEnd(next, 'stop');
   assert.equal(next.end.text, 'Again.');
 });
+
+test('one reply at a time per room across the cluster: a question asked on another node meanwhile waits, told it is next', async (t) => {
+  const { fake, watch } = await botCluster(t);
+  const ada = await watch('Ada', 0);
+  const ben = await watch('Ben', 1);
+  const room = await roomWithBot(ada, ben);
+  fake.enqueue({ tokens: ['First ', 'answer'], pauseAfter: 1 }, { tokens: ['Second.'] });
+  const q1 = await send(ada, room, '@bot one');
+  await ada.bot.started(q1.id);
+  await fake.paused(0);
+
+  const q2 = await send(ben, room, '@bot two');
+  assert.equal((await ada.bot.queuedFor(q2.id)).position, 1);
+  assert.equal(fake.requests.length, 1, 'a second reply started in the room while the first streams');
+
+  fake.release(0);
+  const first = await ben.bot.ended(q1.id);
+  assertCleanEnd(first, 'stop');
+  const second = await ada.bot.ended(q2.id);
+  assertCleanEnd(second, 'stop');
+  assert.equal(second.end.text, 'Second.');
+  // As every member saw it: the second reply started after the first ended.
+  const at = (event, id) => ada.bot.log.find((e) => e.event === event && e.payload.id === id).order;
+  assert.ok(at('bot:start', second.id) > at('bot:end', first.id), 'the second reply started before the first ended');
+});

@@ -9,6 +9,7 @@
 //! - `reply`: the reply loop (one request at a time per room, streamed, stored when it ends).
 //! - `mentions`: whether a message addresses the bot.
 //! - `remote`: stopping a reply that another node writes.
+//! - `lease`: the room's lease, so that one node at a time writes a reply there.
 //!
 //! One reply runs at a time per room; more wait in a bounded queue. A reply is a stored message
 //! from its start (so it has its `seq`); its text streams as deltas merged over a short window,
@@ -18,6 +19,7 @@ mod abandoned;
 pub mod admission;
 pub mod backend;
 pub mod embedded;
+mod lease;
 mod mentions;
 pub mod openai;
 mod queue;
@@ -32,7 +34,7 @@ use tracing::{Instrument, info_span, warn};
 use self::backend::Backend;
 use crate::{
     config::Config,
-    ports::Stops,
+    ports::{Leases, Stops},
     room::Writers,
     store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
@@ -87,6 +89,28 @@ pub use queue::Admission;
 
 use admission::{Cancelled, Limits, Queued, Request};
 
+/// What a node's bot shares with the other nodes' bots.
+#[derive(Debug, Clone)]
+pub struct BotShared {
+    /// Queues, running replies and budgets.
+    pub admissions: Arc<dyn Admissions>,
+    /// Cancels of replies that another node writes.
+    pub stops: Arc<dyn Stops>,
+    /// Which node writes the reply in a room.
+    pub leases: Arc<dyn Leases>,
+}
+
+impl BotShared {
+    /// State of this process alone.
+    pub fn in_memory() -> Self {
+        Self {
+            admissions: Arc::new(MemoryAdmissions::default()),
+            stops: Arc::new(crate::ports::MemoryStops::default()),
+            leases: Arc::new(crate::ports::MemoryLeases::default()),
+        }
+    }
+}
+
 /// The bot service; cheap to clone.
 #[derive(Clone)]
 pub struct Bot(Arc<BotInner>);
@@ -102,21 +126,27 @@ struct BotInner {
     config: BotConfig,
     admissions: Arc<dyn Admissions>,
     stops: Arc<dyn Stops>,
+    leases: Arc<dyn Leases>,
 }
 
 use crate::clock::now_ms;
 
 impl Bot {
-    /// A bot answering with `backend`, keeping its queues and budgets in `admissions` and
-    /// hearing through `stops` which of its replies other nodes' clients cancelled. Starts a
-    /// task that follows `stops` while the bot lives.
+    /// A bot answering with `backend`, sharing its queues, budgets and rooms' leases with
+    /// other nodes through `shared`, and hearing there which of its replies other nodes'
+    /// clients cancelled. Starts a task that follows those cancels while the bot lives.
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Store,
         writers: Arc<Writers>,
         config: BotConfig,
-        (admissions, stops): (Arc<dyn Admissions>, Arc<dyn Stops>),
+        shared: BotShared,
     ) -> Self {
+        let BotShared {
+            admissions,
+            stops,
+            leases,
+        } = shared;
         let bot = Self(Arc::new(BotInner {
             stopping: CancellationToken::new(),
             running: tokio::sync::watch::channel(0).0,
@@ -126,6 +156,7 @@ impl Bot {
             config,
             admissions,
             stops,
+            leases,
         }));
         remote::follow(&bot);
         bot

@@ -42,10 +42,21 @@ impl Bot {
         }
     }
 
+    /// Writes one reply holding the room's lease, and gives the lease back before the room's
+    /// next request; `false` if the reply could not start (nothing settled).
+    async fn reply(&self, request: &Request) -> bool {
+        let Some(lease) = self.hold_room(request).await else {
+            return false;
+        };
+        let started = self.write_reply(request).await;
+        lease.give_back().await;
+        started
+    }
+
     /// Writes one reply. Its cost is settled with admission before its end is published, so
     /// a member who sees the end and asks again finds the budgets already updated; `false` if
     /// the reply could not start (nothing settled).
-    async fn reply(&self, request: &Request) -> bool {
+    async fn write_reply(&self, request: &Request) -> bool {
         let cfg = &self.0.config;
         let Ok(writer) = self.0.writers.get(&request.room).await else {
             return false;

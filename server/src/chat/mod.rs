@@ -151,7 +151,11 @@ impl<A: Adapter> Chat<A> {
                 node: node.to_owned(),
                 ..crate::bot::BotConfig::from_config(cfg)
             },
-            (shared.bot.clone(), shared.stops.clone()),
+            crate::bot::BotShared {
+                admissions: shared.bot.clone(),
+                stops: shared.stops.clone(),
+                leases: shared.leases.clone(),
+            },
         );
         Self(Arc::new(Inner {
             writers,

@@ -1,15 +1,15 @@
 //! What the chat's nodes share: the room bus, presence, membership events, the bot's queues,
-//! stop requests and the rate limits. One process is one node with its own; chat instances in one process
-//! given the same [`Shared`] act as nodes of one cluster (the in-process tests), as processes
-//! do through Redis (`cluster`).
+//! stop requests and rooms' leases, and the rate limits. One process is one node with its own;
+//! chat instances in one process given the same [`Shared`] act as nodes of one cluster (the
+//! in-process tests), as processes do through Redis (`cluster`).
 
 use std::sync::Arc;
 
 use crate::{
     bot::{Admissions, MemoryAdmissions},
     ports::{
-        Limiters, Membership, MemoryLimiters, MemoryMembership, MemoryStops, PresenceTable,
-        Presences, Stops,
+        Leases, Limiters, Membership, MemoryLeases, MemoryLimiters, MemoryMembership, MemoryStops,
+        PresenceTable, Presences, Stops,
     },
     room::{MemoryBus, RoomBus},
 };
@@ -29,6 +29,8 @@ pub struct Shared {
     pub limiters: Arc<dyn Limiters>,
     /// Requests to stop a reply another node writes.
     pub stops: Arc<dyn Stops>,
+    /// Which node writes the bot's reply in a room.
+    pub leases: Arc<dyn Leases>,
 }
 
 impl Default for Shared {
@@ -40,6 +42,7 @@ impl Default for Shared {
             bot: Arc::new(MemoryAdmissions::default()),
             limiters: Arc::new(MemoryLimiters),
             stops: Arc::new(MemoryStops::default()),
+            leases: Arc::new(MemoryLeases::default()),
         }
     }
 }

@@ -4,7 +4,8 @@
 //!   noticing when Redis is back after an outage.
 //! - `bus`: the room bus over one channel; `membership`: users gaining and losing rooms;
 //!   `presence`: who is online, per node; `limiter`: rate limits shared by every node;
-//!   `stops`: cancels of replies another node writes.
+//!   `stops`: cancels of replies another node writes; `leases`: which node writes the bot's
+//!   reply in a room.
 //! - `nodes`: beats, and taking a dead node out (its presence, its streaming replies).
 //! - `adapter`: socketioxide-redis on the same connection.
 //!
@@ -12,6 +13,7 @@
 
 mod adapter;
 mod bus;
+mod leases;
 mod limiter;
 mod membership;
 mod nodes;
@@ -27,8 +29,8 @@ pub use self::adapter::{AdapterDriver, ClusterAdapter};
 pub use self::nodes::{BEAT, TTL};
 pub use self::redis::{Link, Redis};
 use self::{
-    bus::RedisBus, limiter::RedisLimiters, membership::RedisMembership, presence::RedisPresences,
-    stops::RedisStops,
+    bus::RedisBus, leases::RedisLeases, limiter::RedisLimiters, membership::RedisMembership,
+    presence::RedisPresences, stops::RedisStops,
 };
 use crate::{bot::MemoryAdmissions, chat::Shared};
 
@@ -60,6 +62,7 @@ impl Cluster {
             bot: Arc::new(MemoryAdmissions::default()),
             limiters: Arc::new(RedisLimiters::new(redis.clone(), prefix)),
             stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
+            leases: Arc::new(RedisLeases::new(redis.clone(), prefix)),
         };
         Ok(Self {
             redis,

@@ -1,6 +1,7 @@
 //! Helpers shared by the in-process test files (each includes this module with `mod common;`).
 #![allow(dead_code)] // each test file uses a part
 
+pub mod bot;
 pub mod config;
 
 use std::path::PathBuf;
