@@ -10,7 +10,7 @@ import {
 import { waitFor } from '../support/wait.js';
 import { startCluster, fromAddress } from '../support/cluster.js';
 
-/** How long a dead node may stay in presence: the cluster's TTL (8 s) and a sweep (1 s). */
+/** How long a dead node may stay in presence: it is out 8 s after its last beat (TTL 6 s + a 2 s look), with room to spare. */
 const PRESENCE_BOUND_MS = 12000;
 
 /**

@@ -125,6 +125,41 @@ http {
   };
 }
 
+/**
+ * A TCP proxy on a free port of its own to 127.0.0.1:`targetPort` (PostgreSQL), that a test can
+ * cut (every connection dropped, new ones refused) and restore on the same port.
+ */
+export async function tcpProxy(targetPort) {
+  const port = await freePort();
+  const live = new Set();
+  let server = null;
+  const p = {
+    port,
+    async restore() {
+      server = net.createServer((client) => {
+        const upstream = net.connect(targetPort, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          live.add(s);
+          s.on('close', () => live.delete(s));
+          s.on('error', () => {});
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', resolve);
+      });
+    },
+    async cut() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const s of live) s.destroy();
+      await closed;
+    },
+  };
+  await p.restore();
+  return p;
+}
+
 /** Options that make a client reach nginx from 127.0.0.<n>, on either transport. */
 export function fromAddress(n) {
   const localAddress = `127.0.0.${n}`;
@@ -133,9 +168,10 @@ export function fromAddress(n) {
 
 /**
  * `nodes` chat nodes on one Redis prefix and PostgreSQL schema, and nginx in front; everything
- * is stopped and removed in `t.after`. `args`: more flags for every node.
+ * is stopped and removed in `t.after`. `args`: more flags for every node; `pgUrl`: where the
+ * nodes reach PostgreSQL (a `tcpProxy` to cut it).
  */
-export async function startCluster(t, { nodes = 3, args = [], privateRedis: own = false, nginx = true } = {}) {
+export async function startCluster(t, { nodes = 3, args = [], privateRedis: own = false, nginx = true, pgUrl = PG_URL } = {}) {
   await requirePostgres();
   const tag = crypto.randomBytes(5).toString('hex');
   const prefix = `t_${tag}`;
@@ -155,7 +191,7 @@ export async function startCluster(t, { nodes = 3, args = [], privateRedis: own 
     args(i) {
       return [
         '--redis-url', redis.url, '--redis-prefix', prefix,
-        '--database-url', PG_URL, '--database-schema', schema,
+        '--database-url', pgUrl, '--database-schema', schema,
         '--jwt-secret', secret, '--node-id', `n${i}`, '--trust-proxy', 'true',
         '--rate-limit-per-sec', '1000', '--rate-limit-burst', '1000',
         ...args,
