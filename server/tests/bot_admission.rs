@@ -37,15 +37,19 @@ async fn one_reply_at_a_time_per_room_and_a_bounded_queue() {
     let (tx, mut started) = mpsc::unbounded_channel();
     let bot = setup(&store, Arc::new(Gate(tx)), config(1, 5));
 
-    let a = bot.admit("r", "ada").expect("first request admitted");
+    let a = bot.admit("r", "ada").await.expect("first request admitted");
     bot.submit(a, &ask(&store, "ada", "@bot first").await).await;
     let first = started.recv().await.expect("the first reply starts");
     assert!(first.question.ends_with("@bot first"), "{}", first.question);
 
-    let b = bot.admit("r", "ben").expect("one request may wait");
+    let b = bot.admit("r", "ben").await.expect("one request may wait");
     bot.submit(b, &ask(&store, "ben", "@bot second, please").await)
         .await;
-    let refused = bot.admit("r", "cat").err().expect("the queue is full");
+    let refused = bot
+        .admit("r", "cat")
+        .await
+        .err()
+        .expect("the queue is full");
     assert_eq!(refused.code, ErrorCode::QueueFull);
     assert!(
         started.try_recv().is_err(),
@@ -69,7 +73,10 @@ async fn one_reply_at_a_time_per_room_and_a_bounded_queue() {
     assert_eq!(replies[1].status, MessageStatus::Streaming);
 
     // With the queue empty again, a new request is admitted.
-    let c = bot.admit("r", "cat").expect("room in the queue again");
+    let c = bot
+        .admit("r", "cat")
+        .await
+        .expect("room in the queue again");
     drop(c);
 }
 
@@ -79,15 +86,15 @@ async fn a_user_has_at_most_max_inflight_requests_and_an_unused_place_is_given_b
     let (tx, _started) = mpsc::unbounded_channel();
     let bot = setup(&store, Arc::new(Gate(tx)), config(10, 1));
 
-    let held = bot.admit("r", "ada").expect("first");
-    let refused = bot.admit("r", "ada").err().expect("over the bound");
+    let held = bot.admit("r", "ada").await.expect("first");
+    let refused = bot.admit("r", "ada").await.err().expect("over the bound");
     assert_eq!(refused.code, ErrorCode::RateLimited);
     assert!(
-        bot.admit("r", "ben").is_ok(),
+        bot.admit("r", "ben").await.is_ok(),
         "another user is not held back"
     );
     drop(held); // refused later (say, the message could not be stored): the place comes back
-    assert!(bot.admit("r", "ada").is_ok());
+    assert!(bot.admit("r", "ada").await.is_ok());
 }
 
 #[tokio::test]
@@ -96,12 +103,12 @@ async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_en
     let (tx, mut started) = mpsc::unbounded_channel();
     let bot = setup(&store, Arc::new(Gate(tx)), config(5, 5));
 
-    let a = bot.admit("r", "ada").expect("a");
+    let a = bot.admit("r", "ada").await.expect("a");
     let first_id = ask(&store, "ada", "@bot long answer").await;
     bot.submit(a, &first_id).await;
     let first_id = first_id.id;
     let first = started.recv().await.expect("running");
-    let b = bot.admit("r", "ben").expect("b");
+    let b = bot.admit("r", "ben").await.expect("b");
     let waiting_id = ask(&store, "ben", "@bot never mind").await;
     bot.submit(b, &waiting_id).await;
     let waiting_id = waiting_id.id;
@@ -118,7 +125,7 @@ async fn cancelling_a_waiting_request_removes_it_and_cancelling_a_running_one_en
         "the running request is found"
     );
     // The next request starts only once the cancelled reply is stored.
-    let c = bot.admit("r", "cat").expect("c");
+    let c = bot.admit("r", "cat").await.expect("c");
     bot.submit(c, &ask(&store, "cat", "@bot next one").await)
         .await;
     let next = started.recv().await.expect("the next request runs");
@@ -171,9 +178,9 @@ async fn a_reply_answers_its_own_request_not_a_later_message_and_is_stored_whole
     };
     let bot = setup(&store, Arc::new(backend), config(5, 5));
 
-    let a = bot.admit("r", "ada").expect("admitted");
+    let a = bot.admit("r", "ada").await.expect("admitted");
     bot.submit(a, &ask(&store, "ada", "help").await).await;
-    let b = bot.admit("r", "ben").expect("admitted");
+    let b = bot.admit("r", "ben").await.expect("admitted");
     bot.submit(b, &ask(&store, "ben", "@bot and then?").await)
         .await;
     started

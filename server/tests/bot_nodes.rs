@@ -1,7 +1,8 @@
 //! The bots of two nodes in one process: one store and one bus, queues and budgets of their
 //! own, and between them what a cluster shares (stop requests, the rooms' leases). A reply runs
 //! on the node that was asked; a cancel from the other node stops it there, and a question
-//! asked on the other node meanwhile waits until it ends: one reply at a time per room.
+//! asked on the other node meanwhile waits until it ends: one reply at a time per room. What a
+//! user's replies cost counts on every node.
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,13 +14,13 @@ use server::{
         Bot, BotConfig, BotShared, MemoryAdmissions,
         backend::{Backend, Chunk},
     },
-    ports::{Leases, MemoryLeases, MemoryStops, Stops},
+    ports::{Leases, MemoryLeases, MemoryStops, MemoryTokenBudgets, Stops, TokenBudgets},
     room::{
         MemoryBus, RoomBus, Writers,
         bus::{Event, Kind},
     },
     store::Store,
-    wire::{BotEnd, BotStart, FinishReason},
+    wire::{BotEnd, BotStart, ErrorCode, FinishReason, Usage},
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -39,6 +40,7 @@ async fn two_nodes() -> TwoNodes {
     let bus: Arc<dyn RoomBus> = Arc::new(MemoryBus::default());
     let stops: Arc<dyn Stops> = Arc::new(MemoryStops::default());
     let leases: Arc<dyn Leases> = Arc::new(MemoryLeases::default());
+    let budgets: Arc<dyn TokenBudgets> = Arc::new(MemoryTokenBudgets::default());
     let events = bus.subscribe("r").events;
     let node = |name: &str| {
         let (tx, started) = mpsc::unbounded_channel();
@@ -46,9 +48,11 @@ async fn two_nodes() -> TwoNodes {
             admissions: Arc::new(MemoryAdmissions::default()),
             stops: stops.clone(),
             leases: leases.clone(),
+            budgets: budgets.clone(),
         };
         let cfg = BotConfig {
             node: name.into(),
+            tokens_per_minute: 100,
             ..config(5, 5)
         };
         let writers = Arc::new(Writers::new(store.clone(), bus.clone()));
@@ -72,7 +76,7 @@ impl TwoNodes {
     /// `user` asks on node `i`.
     async fn ask(&self, i: usize, user: &str, text: &str) -> String {
         let bot = &self.bots[i];
-        let admission = bot.admit("r", user).expect("admitted");
+        let admission = bot.admit("r", user).await.expect("admitted");
         let question = ask(&self.store, user, text).await;
         bot.submit(admission, &question).await;
         question.id
@@ -182,4 +186,31 @@ async fn a_question_on_another_node_waits_until_the_room_s_reply_ends() {
     assert_eq!(next.request_id, second);
     let run = nodes.started[1].recv().await.expect("running on n2");
     assert!(run.question.ends_with("@bot second"), "{}", run.question);
+}
+
+#[tokio::test]
+async fn the_tokens_a_user_spent_on_one_node_count_on_the_other() {
+    let mut nodes = two_nodes().await;
+    nodes.ask(0, "ada", "@bot expensive").await;
+    let reply = nodes.started[0].recv().await.expect("running on n1");
+    let usage = Usage {
+        prompt_tokens: 70,
+        completion_tokens: 40,
+    };
+    reply.feed.send(Ok(Chunk::Usage(usage))).ok();
+    drop(reply);
+    nodes.end().await;
+
+    // 110 of her 100 tokens a minute are spent: the other node refuses her, not Ben.
+    let refused = nodes.bots[1]
+        .admit("r", "ada")
+        .await
+        .err()
+        .expect("over budget");
+    assert_eq!(refused.code, ErrorCode::RateLimited);
+    assert!(
+        refused.retry_after.is_some_and(|ms| ms > 0 && ms <= 60_000),
+        "{refused:?}"
+    );
+    assert!(nodes.bots[1].admit("r", "ben").await.is_ok());
 }

@@ -3,7 +3,7 @@
 // (the upstream request is aborted), and a reply whose node dies ends as interrupted for everyone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ok, send } from '../support/chat.js';
+import { call, ok, send } from '../support/chat.js';
 import { connectWatched, assertCleanEnd, historyAt, roomWithBot } from '../support/bot.js';
 import { startFakeOpenAI } from '../support/fake-openai.js';
 import { startCluster } from '../support/cluster.js';
@@ -102,4 +102,27 @@ test('one reply at a time per room across the cluster: a question asked on anoth
   // As every member saw it: the second reply started after the first ended.
   const at = (event, id) => ada.bot.log.find((e) => e.event === event && e.payload.id === id).order;
   assert.ok(at('bot:start', second.id) > at('bot:end', first.id), 'the second reply started before the first ended');
+});
+
+test('a user\'s token budget holds across the cluster: what a reply cost on one node counts on another', async (t) => {
+  const fake = await startFakeOpenAI();
+  t.after(() => fake.close());
+  const cl = await startCluster(t, { nodes: 2, nginx: false, args: ['--llm-base-url', fake.baseUrl, '--bot-tokens-per-minute', '100'] });
+  const ada = await connectWatched(cl.clients, cl.nodes[0].url, { name: 'Ada' });
+  const room = (await ok(ada, 'bot:open', {})).id;
+  fake.enqueue({ tokens: ['Costly.'], usage: { prompt_tokens: 90, completion_tokens: 30 } });
+  const q = await send(ada, room, 'an expensive question');
+  assertCleanEnd(await ada.bot.ended(q.id), 'stop');
+
+  // Her other tab, on the other node: over budget there too. Ben is not.
+  const tab = await connectWatched(cl.clients, cl.nodes[1].url, { token: ada.session.token });
+  const res = await call(tab, 'send', { room, text: 'and another', clientId: 'again-1' });
+  assert.equal(res.ok, false, JSON.stringify(res));
+  assert.equal(res.error.code, 'rate_limited');
+  assert.ok(res.error.retryAfter > 0 && res.error.retryAfter <= 60000, JSON.stringify(res.error));
+  const ben = await connectWatched(cl.clients, cl.nodes[1].url, { name: 'Ben' });
+  const benRoom = (await ok(ben, 'bot:open', {})).id;
+  fake.enqueue({ tokens: ['Fine.'] });
+  const qb = await send(ben, benRoom, 'a cheap one');
+  assertCleanEnd(await ben.bot.ended(qb.id), 'stop');
 });

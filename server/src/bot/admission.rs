@@ -1,5 +1,6 @@
 //! Who may ask the bot, and in what order: each room's queue with one reply running at a time,
-//! each user's requests in flight and tokens per minute, and which rooms the bot is in. Behind
+//! each user's requests in flight, and which rooms the bot is in (the tokens each user spent
+//! are counted apart, in [`TokenBudgets`](crate::ports::TokenBudgets)). Behind
 //! [`Admissions`] so that nodes can share it; [`MemoryAdmissions`] serves one process (or chat
 //! instances in one process acting as nodes: a request queues behind the reply another node
 //! runs, and a cancel from any node stops it).
@@ -8,7 +9,6 @@ use std::{
     collections::{HashMap, VecDeque},
     fmt,
     sync::Mutex,
-    time::{Duration, Instant},
 };
 
 use tokio_util::sync::CancellationToken;
@@ -37,8 +37,6 @@ pub struct Limits {
     pub queue_limit: usize,
     /// Requests per user, waiting or running.
     pub max_inflight: usize,
-    /// Tokens per user per minute.
-    pub tokens_per_minute: u64,
 }
 
 /// Where a queued request went.
@@ -71,8 +69,8 @@ pub trait Admissions: Send + Sync + fmt::Debug + 'static {
     fn enqueue(&self, request: Request) -> Queued;
     /// The running reply of `room` is the message `reply_id`.
     fn started(&self, room: &str, reply_id: &str);
-    /// A request of `user` is done with, having cost `tokens`: it no longer counts in flight.
-    fn settle(&self, user: &str, tokens: u64);
+    /// A request of `user` is done with: it no longer counts in flight.
+    fn settle(&self, user: &str);
     /// The running reply of `room` ended (and was settled): the next request to run, if any,
     /// and the positions of those still waiting.
     fn finished(&self, room: &str) -> Option<(Request, Positions)>;
@@ -116,8 +114,6 @@ impl RoomQueue {
 #[derive(Debug, Default)]
 struct UserBudget {
     inflight: usize,
-    /// (when, tokens) over the last minute.
-    spent: VecDeque<(Instant, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -137,37 +133,15 @@ impl MemoryAdmissions {
     }
 }
 
-const MINUTE: Duration = Duration::from_secs(60);
-
 impl Admissions for MemoryAdmissions {
     fn admit(&self, room: &str, user: &str, limits: &Limits) -> Result<(), ErrorBody> {
         let mut state = self.lock();
-        let now = Instant::now();
         let budget = state.users.entry(user.to_owned()).or_default();
-        while budget
-            .spent
-            .front()
-            .is_some_and(|(at, _)| now.duration_since(*at) >= MINUTE)
-        {
-            budget.spent.pop_front();
-        }
         if budget.inflight >= limits.max_inflight {
             return Err(ErrorBody::new(
                 ErrorCode::RateLimited,
                 format!("at most {} bot requests at a time", limits.max_inflight),
             ));
-        }
-        let spent: u64 = budget.spent.iter().map(|(_, t)| t).sum();
-        if spent >= limits.tokens_per_minute {
-            let oldest = budget.spent.front().map_or(now, |(at, _)| *at);
-            let wait = MINUTE.saturating_sub(now.duration_since(oldest));
-            return Err(ErrorBody {
-                retry_after: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
-                ..ErrorBody::new(
-                    ErrorCode::RateLimited,
-                    "bot token budget spent for this minute",
-                )
-            });
         }
         let queue = state.rooms.entry(room.to_owned()).or_default();
         let ahead = queue.waiting.len() + queue.reserved;
@@ -218,10 +192,13 @@ impl Admissions for MemoryAdmissions {
         }
     }
 
-    fn settle(&self, user: &str, tokens: u64) {
-        if let Some(budget) = self.lock().users.get_mut(user) {
+    fn settle(&self, user: &str) {
+        let mut state = self.lock();
+        if let Some(budget) = state.users.get_mut(user) {
             budget.inflight = budget.inflight.saturating_sub(1);
-            budget.spent.push_back((Instant::now(), tokens));
+            if budget.inflight == 0 {
+                state.users.remove(user);
+            }
         }
     }
 
@@ -279,7 +256,6 @@ mod tests {
     const LIMITS: Limits = Limits {
         queue_limit: 1,
         max_inflight: 2,
-        tokens_per_minute: 100,
     };
 
     fn request(room: &str, id: &str, user: &str) -> Request {
@@ -312,10 +288,10 @@ mod tests {
             Some(ErrorCode::RateLimited),
             "ada has two in flight"
         );
-        a.settle("ada", 10);
+        a.settle("ada");
         let (next, positions) = a.finished("r").expect("q3 is next");
         assert_eq!((next.request_id.as_str(), positions.len()), ("q3", 0));
-        a.settle("ben", 10);
+        a.settle("ben");
         assert!(a.finished("r").is_none());
     }
 
@@ -339,15 +315,8 @@ mod tests {
     }
 
     #[test]
-    fn tokens_spent_in_the_last_minute_refuse_with_a_wait() {
+    fn a_place_admitted_and_never_used_is_given_back() {
         let a = MemoryAdmissions::default();
-        assert!(ask(&a, "r", "q1", "ada").is_ok());
-        a.settle("ada", 150);
-        a.finished("r");
-        let refused = a.admit("r", "ada", &LIMITS).expect_err("over budget");
-        assert_eq!(refused.code, ErrorCode::RateLimited);
-        assert!(refused.retry_after.is_some_and(|ms| ms > 0 && ms <= 60_000));
-        // A place admitted and never used is given back.
         assert!(a.admit("r", "ben", &LIMITS).is_ok());
         a.release("r", "ben");
         assert!(a.admit("r", "ben", &LIMITS).is_ok());

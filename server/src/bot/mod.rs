@@ -34,7 +34,7 @@ use tracing::{Instrument, info_span, warn};
 use self::backend::Backend;
 use crate::{
     config::Config,
-    ports::{Leases, Stops},
+    ports::{Leases, Stops, TokenBudgets},
     room::Writers,
     store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
@@ -98,6 +98,8 @@ pub struct BotShared {
     pub stops: Arc<dyn Stops>,
     /// Which node writes the reply in a room.
     pub leases: Arc<dyn Leases>,
+    /// Tokens each user spent over the last minute.
+    pub budgets: Arc<dyn TokenBudgets>,
 }
 
 impl BotShared {
@@ -107,6 +109,7 @@ impl BotShared {
             admissions: Arc::new(MemoryAdmissions::default()),
             stops: Arc::new(crate::ports::MemoryStops::default()),
             leases: Arc::new(crate::ports::MemoryLeases::default()),
+            budgets: Arc::new(crate::ports::MemoryTokenBudgets::default()),
         }
     }
 }
@@ -127,6 +130,7 @@ struct BotInner {
     admissions: Arc<dyn Admissions>,
     stops: Arc<dyn Stops>,
     leases: Arc<dyn Leases>,
+    budgets: Arc<dyn TokenBudgets>,
 }
 
 use crate::clock::now_ms;
@@ -146,6 +150,7 @@ impl Bot {
             admissions,
             stops,
             leases,
+            budgets,
         } = shared;
         let bot = Self(Arc::new(BotInner {
             stopping: CancellationToken::new(),
@@ -157,6 +162,7 @@ impl Bot {
             admissions,
             stops,
             leases,
+            budgets,
         }));
         remote::follow(&bot);
         bot
@@ -212,8 +218,10 @@ impl Bot {
         mentions(text, &["bot", &self.0.config.name])
     }
 
-    /// Reserves a place for a request, or says why not.
-    pub fn admit(&self, room: &str, user_id: &str) -> Result<Admission, ErrorBody> {
+    /// Reserves a place for a request, or says why not: the server is stopping, the user spent
+    /// the minute's tokens (across the cluster) or has too many requests in flight, the room's
+    /// queue is full.
+    pub async fn admit(&self, room: &str, user_id: &str) -> Result<Admission, ErrorBody> {
         if self.0.stopping.is_cancelled() {
             return Err(ErrorBody::new(
                 ErrorCode::QueueFull,
@@ -221,10 +229,20 @@ impl Bot {
             ));
         }
         let cfg = &self.0.config;
+        let spent = self.0.budgets.spent(user_id).await;
+        if spent.tokens >= cfg.tokens_per_minute {
+            let wait = u64::try_from(spent.frees_in.as_millis()).unwrap_or(u64::MAX);
+            return Err(ErrorBody {
+                retry_after: Some(wait.max(1)),
+                ..ErrorBody::new(
+                    ErrorCode::RateLimited,
+                    "bot token budget spent for this minute",
+                )
+            });
+        }
         let limits = Limits {
             queue_limit: cfg.queue_limit,
             max_inflight: cfg.max_inflight,
-            tokens_per_minute: cfg.tokens_per_minute,
         };
         self.0.admissions.admit(room, user_id, &limits)?;
         Ok(Admission {

@@ -155,6 +155,7 @@ impl<A: Adapter> Chat<A> {
                 admissions: shared.bot.clone(),
                 stops: shared.stops.clone(),
                 leases: shared.leases.clone(),
+                budgets: shared.budgets.clone(),
             },
         );
         Self(Arc::new(Inner {

@@ -1,5 +1,5 @@
 //! What the chat's nodes share: the room bus, presence, membership events, the bot's queues,
-//! stop requests and rooms' leases, and the rate limits. One process is one node with its own;
+//! stop requests, rooms' leases and token budgets, and the rate limits. One process is one node with its own;
 //! chat instances in one process given the same [`Shared`] act as nodes of one cluster (the
 //! in-process tests), as processes do through Redis (`cluster`).
 
@@ -9,7 +9,7 @@ use crate::{
     bot::{Admissions, MemoryAdmissions},
     ports::{
         Leases, Limiters, Membership, MemoryLeases, MemoryLimiters, MemoryMembership, MemoryStops,
-        PresenceTable, Presences, Stops,
+        MemoryTokenBudgets, PresenceTable, Presences, Stops, TokenBudgets,
     },
     room::{MemoryBus, RoomBus},
 };
@@ -31,6 +31,8 @@ pub struct Shared {
     pub stops: Arc<dyn Stops>,
     /// Which node writes the bot's reply in a room.
     pub leases: Arc<dyn Leases>,
+    /// The bot's tokens spent per user.
+    pub budgets: Arc<dyn TokenBudgets>,
 }
 
 impl Default for Shared {
@@ -43,6 +45,7 @@ impl Default for Shared {
             limiters: Arc::new(MemoryLimiters),
             stops: Arc::new(MemoryStops::default()),
             leases: Arc::new(MemoryLeases::default()),
+            budgets: Arc::new(MemoryTokenBudgets::default()),
         }
     }
 }

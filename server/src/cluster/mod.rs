@@ -5,13 +5,14 @@
 //! - `bus`: the room bus over one channel; `membership`: users gaining and losing rooms;
 //!   `presence`: who is online, per node; `limiter`: rate limits shared by every node;
 //!   `stops`: cancels of replies another node writes; `leases`: which node writes the bot's
-//!   reply in a room.
+//!   reply in a room; `budgets`: the bot's tokens spent per user.
 //! - `nodes`: beats, and taking a dead node out (its presence, its streaming replies).
 //! - `adapter`: socketioxide-redis on the same connection.
 //!
 //! Without `--redis-url` none of this runs: the node keeps everything in memory.
 
 mod adapter;
+mod budgets;
 mod bus;
 mod leases;
 mod limiter;
@@ -29,8 +30,8 @@ pub use self::adapter::{AdapterDriver, ClusterAdapter};
 pub use self::nodes::{BEAT, TTL};
 pub use self::redis::{Link, Redis};
 use self::{
-    bus::RedisBus, leases::RedisLeases, limiter::RedisLimiters, membership::RedisMembership,
-    presence::RedisPresences, stops::RedisStops,
+    budgets::RedisTokenBudgets, bus::RedisBus, leases::RedisLeases, limiter::RedisLimiters,
+    membership::RedisMembership, presence::RedisPresences, stops::RedisStops,
 };
 use crate::{bot::MemoryAdmissions, chat::Shared};
 
@@ -63,6 +64,7 @@ impl Cluster {
             limiters: Arc::new(RedisLimiters::new(redis.clone(), prefix)),
             stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
             leases: Arc::new(RedisLeases::new(redis.clone(), prefix)),
+            budgets: Arc::new(RedisTokenBudgets::new(redis.clone(), prefix)),
         };
         Ok(Self {
             redis,

@@ -61,7 +61,7 @@ pub(super) async fn send<A: Adapter>(
         let writer = chat.writers.get(&payload.room).await?;
         // A request for the bot is admitted (or refused) before anything is stored.
         let admission = if chat.bot.addressed(&payload.room, &payload.text).await {
-            match chat.bot.admit(&payload.room, &conn.identity.user_id) {
+            match chat.bot.admit(&payload.room, &conn.identity.user_id).await {
                 Ok(admission) => Some(admission),
                 Err(refused) => {
                     // A resend of a message already stored gets its first ack, not a refusal.
