@@ -14,11 +14,13 @@ use std::{
 use serde::Serialize;
 use socketioxide::socket::Sid;
 use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::{
     bus::{Delta, Entry, Event, Kind, Notice, RoomBus, Streaming},
     registry::Registry,
+    reorder::Reorder,
     sink::Sink,
 };
 use crate::{
@@ -75,7 +77,17 @@ pub(super) struct Feed<S> {
     /// The latest messages, contiguous in `seq`, in their latest state.
     pub(super) ring: VecDeque<Arc<Message>>,
     pub(super) streaming: Option<Streaming>,
+    /// Entries that came ahead of their turn, and what waits with them.
+    pub(super) reorder: Reorder,
     pub(super) registry: Weak<Registry<FeedCmd<S>>>,
+}
+
+/// Sleeps until `at` (forever without one; the branch is disabled then).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl<S: Sink> Feed<S> {
@@ -89,6 +101,7 @@ impl<S: Sink> Feed<S> {
         loop {
             let lagging = self.subs.values().any(|s| s.lagging);
             let idle = self.subs.is_empty() && self.streaming.is_none();
+            let hole = self.reorder.deadline();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => self.command(cmd).await,
@@ -104,6 +117,10 @@ impl<S: Sink> Feed<S> {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = tick.tick(), if lagging => self.catch_up_all().await,
+                () = sleep_until(hole), if hole.is_some() => {
+                    debug!(room = self.room, "a hole in the log stayed open: a gap");
+                    self.gap();
+                }
                 () = tokio::time::sleep(super::IDLE), if idle => {
                     if self.registry.upgrade().is_none_or(|r| r.retire(&self.room, &rx)) {
                         break;
@@ -182,7 +199,11 @@ impl<S: Sink> Feed<S> {
         self.gap();
     }
 
+    /// Every socket replays what it lacks, up to the furthest entry known (held ones too).
     fn gap(&mut self) {
+        if let Some(furthest) = self.reorder.give_up() {
+            self.pos = self.pos.max(furthest);
+        }
         self.ring.clear();
         self.streaming = self.bus.streaming(&self.room);
         for sub in self.subs.values_mut() {
@@ -191,8 +212,15 @@ impl<S: Sink> Feed<S> {
     }
 
     pub(super) fn event(&mut self, event: Event) {
+        if self.reorder.is_open() && !matches!(event, Event::Logged(_) | Event::Resync) {
+            // It keeps its place after the entries the feed waits for.
+            if !self.reorder.hold_event(event) {
+                self.gap();
+            }
+            return;
+        }
         match event {
-            Event::Logged(entry) => self.logged(&entry),
+            Event::Logged(entry) => self.logged(entry),
             Event::Start(start) => self.start(start),
             Event::Delta(delta) => self.delta(&delta),
             Event::Notice(notice) => self.notice(&notice),
@@ -201,11 +229,33 @@ impl<S: Sink> Feed<S> {
         }
     }
 
-    fn logged(&mut self, entry: &Entry) {
-        let before = self.pos;
-        if entry.pos.rev <= before.rev {
+    /// An entry of the log: delivered in `rev` order, held when it comes early.
+    fn logged(&mut self, entry: Arc<Entry>) {
+        if entry.pos.rev <= self.pos.rev {
             return; // known already (from storage, or published twice)
         }
+        if entry.pos.rev != self.pos.rev + 1 {
+            if !self.reorder.hold(entry) {
+                debug!(
+                    room = self.room,
+                    "too much came ahead of a hole in the log: a gap"
+                );
+                self.gap();
+            }
+            return;
+        }
+        self.apply(&entry);
+        while let Some(next) = self.reorder.next_after(self.pos.rev) {
+            self.apply(&next);
+        }
+        for held in self.reorder.take_events() {
+            self.event(held);
+        }
+    }
+
+    /// Delivers the entry right after the feed's position.
+    fn apply(&mut self, entry: &Entry) {
+        let before = self.pos;
         let ended = matches!(entry.kind, Kind::Ended(_));
         if ended
             && self
@@ -214,17 +264,6 @@ impl<S: Sink> Feed<S> {
                 .is_some_and(|s| s.start.id == entry.message.id)
         {
             self.streaming = None;
-        }
-        if entry.pos.rev != before.rev + 1 {
-            debug!(
-                room = self.room,
-                from = before.rev,
-                to = entry.pos.rev,
-                "gap in the log"
-            );
-            self.pos = entry.pos;
-            self.gap();
-            return;
         }
         self.pos = entry.pos;
         self.keep(entry);

@@ -241,6 +241,7 @@ impl<S: Sink> Feeds<S> {
                 subs: Default::default(),
                 ring: Default::default(),
                 streaming: subscription.streaming,
+                reorder: Default::default(),
                 registry: Arc::downgrade(&self.registry),
             };
             tokio::spawn(feed.run(rx, subscription.events));

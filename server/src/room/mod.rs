@@ -37,6 +37,7 @@ mod feed;
 mod hub;
 pub mod keys;
 mod registry;
+mod reorder;
 mod replay;
 pub mod sink;
 mod writer;

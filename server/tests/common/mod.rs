@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod config;
+pub mod room;
 
 use std::path::PathBuf;
 
