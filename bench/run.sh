@@ -7,6 +7,10 @@
 #                                        writes target/bench/BENCHMARKS-smoke.md instead
 #   bash bench/run.sh --only echo,fanout --runs 1 --targets ours,node
 #                                        a subset: writes target/bench/BENCHMARKS-partial.md
+#   bash bench/run.sh cluster [--smoke] [--runs N]
+#                                        chat and flood on one node and on three (Redis 7 and
+#                                        PostgreSQL at 127.0.0.1, as the tests use them): the
+#                                        cluster section of docs/BENCHMARKS.md (about 5 minutes)
 #
 # Needs: cargo; Node.js + npm for the Node reference (skipped without them, unless
 # BENCH_REQUIRE_NODE=1, as in CI); taskset (util-linux) for pinning; rsvg-convert (librsvg2-bin)
@@ -14,6 +18,12 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+command=all
+if [ "${1:-}" = cluster ]; then
+  command=cluster
+  shift
+fi
 
 smoke=false
 for a in "$@"; do
@@ -66,7 +76,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if command -v taskset >/dev/null 2>&1; then
-  exec taskset -c 1 target/release/bench all "$@"
+  exec taskset -c 1 target/release/bench "$command" "$@"
 else
-  exec target/release/bench all "$@"
+  exec target/release/bench "$command" "$@"
 fi

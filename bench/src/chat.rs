@@ -21,7 +21,7 @@ use crate::{
         now_us, stamp,
     },
     fakellm::FakeLlm,
-    load::{Window, connect_many},
+    load::Window,
     stats::{Metrics, SharedHist, add_latency},
 };
 
@@ -44,13 +44,25 @@ async fn call(c: &mut WsClient, id: u64, event: &str, args: &str) -> Result<serd
     ack_data(&reply)
 }
 
-/// Connects `n` guests and puts them in `rooms` rooms (created by the first of each);
-/// returns each client with its room id.
-async fn populate(addr: SocketAddr, n: usize, rooms: usize) -> Result<Vec<(WsClient, String)>> {
-    let clients = connect_many(addr, 0, n, "", |i| {
-        Some(format!("{{\"name\":\"guest{i}\"}}"))
-    })
-    .await?;
+/// Connects `n` guests, client `i` to `addrs[i % addrs.len()]` (the nodes of a cluster, or
+/// one server), and puts them in `rooms` rooms (created by the first of each, so that every
+/// room has members on every node); returns each client with its room id, in client order.
+async fn populate(addrs: &[SocketAddr], n: usize, rooms: usize) -> Result<Vec<(WsClient, String)>> {
+    let first = *addrs.first().ok_or("no server address")?;
+    let connected: Vec<Result<WsClient>> = stream::iter(0..n)
+        .map(|i| {
+            let auth = format!("{{\"name\":\"guest{i}\"}}");
+            crate::load::connect_one(
+                addrs.get(i % addrs.len()).copied().unwrap_or(first),
+                i,
+                "",
+                Some(auth),
+            )
+        })
+        .buffered(128)
+        .collect()
+        .await;
+    let clients = connected.into_iter().collect::<Result<Vec<_>>>()?;
     // The server sets its event handlers once the socket is in, then says `session`: events
     // sent before it would be dropped, so every client waits for it (as the e2e suites do).
     let sessions: Vec<Result<WsClient>> = stream::iter(clients)
@@ -67,7 +79,7 @@ async fn populate(addr: SocketAddr, n: usize, rooms: usize) -> Result<Vec<(WsCli
             .map_err(|_| "no session event")??;
             Ok(c)
         })
-        .buffer_unordered(128)
+        .buffered(128)
         .collect()
         .await;
     let mut clients = sessions.into_iter().collect::<Result<Vec<_>>>()?;
@@ -90,7 +102,7 @@ async fn populate(addr: SocketAddr, n: usize, rooms: usize) -> Result<Vec<(WsCli
                 Ok((c, room))
             }
         })
-        .buffer_unordered(128)
+        .buffered(128)
         .collect()
         .await;
     joins.into_iter().collect()
@@ -104,6 +116,8 @@ struct ChatShared {
     deliveries: AtomicU64,
     ack_hist: SharedHist,
     delivery_hist: SharedHist,
+    /// Deliveries of messages sent through another node.
+    cross_hist: SharedHist,
 }
 
 /// How a chat client sends.
@@ -119,7 +133,7 @@ enum Pace {
 /// inside the window.
 async fn drive(
     c: &mut WsClient,
-    idx: usize,
+    (idx, nodes): (usize, usize),
     room: &str,
     pace: Pace,
     w: Window,
@@ -136,6 +150,8 @@ async fn drive(
     };
     let hard_end = w.until + Duration::from_secs(10);
     let pad = "x".repeat(80);
+    // The stamp's second number is the sender's node (client `idx` is on node `idx % nodes`).
+    let node = (idx % nodes.max(1)) as u64;
     loop {
         let now = Instant::now();
         if now >= hard_end || (now >= w.until && outstanding.is_empty()) {
@@ -160,7 +176,7 @@ async fn drive(
             }
             let args = format!(
                 "{{\"room\":\"{room}\",\"text\":\"{} {pad}\",\"clientId\":\"c{idx}-{id}\"}}",
-                stamp(ts, id)
+                stamp(ts, node)
             );
             outstanding.insert(id, ts);
             if w.contains(now) {
@@ -199,9 +215,12 @@ async fn drive(
             }
         } else if inside && (is_event(&t, "", "message") || is_event(&t, "", "messages")) {
             let now = now_us();
-            for_each_stamp(&t, |ts, _| {
+            for_each_stamp(&t, |ts, from| {
                 shared.deliveries.fetch_add(1, Relaxed);
                 shared.delivery_hist.record(now.saturating_sub(ts));
+                if from != node {
+                    shared.cross_hist.record(now.saturating_sub(ts));
+                }
             });
         }
     }
@@ -210,7 +229,7 @@ async fn drive(
 
 /// Runs every client through one window; gives the clients back.
 async fn phase(
-    clients: Vec<(WsClient, String)>,
+    (clients, nodes): (Vec<(WsClient, String)>, usize),
     pace: Pace,
     w: Window,
     id_base: u64,
@@ -221,7 +240,7 @@ async fn phase(
         let shared = shared.clone();
         tasks.spawn(async move {
             let mut next_id = id_base;
-            let r = drive(&mut c, idx, &room, pace, w, &shared, &mut next_id).await;
+            let r = drive(&mut c, (idx, nodes), &room, pace, w, &shared, &mut next_id).await;
             r.map(|()| (c, room))
         });
     }
@@ -234,13 +253,16 @@ async fn phase(
 
 /// Scenario 4: `chat_clients` guests in `chat_rooms` rooms send `send` with acks: first in a
 /// closed loop (saturation), then open-loop at half the saturation rate (latency).
-pub async fn chat(addr: SocketAddr, plan: &Plan) -> Result<Metrics> {
-    let clients = populate(addr, plan.chat_clients, plan.chat_rooms).await?;
+/// With several `addrs` (a cluster's nodes) the clients are spread over them, and deliveries
+/// of messages sent through another node are also timed apart (`*_cross_delivery`).
+pub async fn chat(addrs: Vec<SocketAddr>, plan: &Plan) -> Result<Metrics> {
+    let clients = populate(&addrs, plan.chat_clients, plan.chat_rooms).await?;
+    let nodes = addrs.len();
     let mut m = Metrics::new();
 
     let w = Window::new(plan.warm, plan.measure);
     let usage = crate::cpu::during(w);
-    let (clients, sat) = phase(clients, Pace::Closed, w, 1_000).await?;
+    let (clients, sat) = phase((clients, nodes), Pace::Closed, w, 1_000).await?;
     let sat_rate = sat.acks.load(Relaxed) as f64 / w.secs();
     m.insert("sat_msgs_per_s".into(), sat_rate);
     m.insert(
@@ -251,13 +273,16 @@ pub async fn chat(addr: SocketAddr, plan: &Plan) -> Result<Metrics> {
     crate::cpu::add(&mut m, "sat_", usage).await;
     add_latency(&mut m, "sat_ack", &sat.ack_hist.snapshot());
     add_latency(&mut m, "sat_delivery", &sat.delivery_hist.snapshot());
+    if nodes > 1 {
+        add_latency(&mut m, "sat_cross_delivery", &sat.cross_hist.snapshot());
+    }
 
     eio::pause(1_000).await;
     let half = (sat_rate / 2.0).max(1.0);
     let period = Duration::from_secs_f64(plan.chat_clients as f64 / half);
     let w = Window::new(plan.warm, plan.measure);
     let usage = crate::cpu::during(w);
-    let (_clients, h) = phase(clients, Pace::Open(period), w, 1_000_000_000).await?;
+    let (_clients, h) = phase((clients, nodes), Pace::Open(period), w, 1_000_000_000).await?;
     m.insert("half_target_msgs_per_s".into(), half);
     m.insert(
         "half_msgs_per_s".into(),
@@ -275,6 +300,9 @@ pub async fn chat(addr: SocketAddr, plan: &Plan) -> Result<Metrics> {
     crate::cpu::add(&mut m, "half_", usage).await;
     add_latency(&mut m, "half_ack", &h.ack_hist.snapshot());
     add_latency(&mut m, "half_delivery", &h.delivery_hist.snapshot());
+    if nodes > 1 {
+        add_latency(&mut m, "half_cross_delivery", &h.cross_hist.snapshot());
+    }
     Ok(m)
 }
 
@@ -282,7 +310,7 @@ pub async fn chat(addr: SocketAddr, plan: &Plan) -> Result<Metrics> {
 /// fake LLM streams `bot_tokens` tokens at `bot_rate` per second, and every viewer times each
 /// token from the moment the fake wrote it to the `bot:delta` that brought it.
 pub async fn bot(addr: SocketAddr, plan: &Plan, llm: FakeLlm) -> Result<Metrics> {
-    let mut clients = populate(addr, plan.bot_viewers, 1).await?;
+    let mut clients = populate(&[addr], plan.bot_viewers, 1).await?;
     let room = clients
         .first()
         .map(|(_, r)| r.clone())
@@ -492,8 +520,9 @@ async fn flood_member(mut c: WsClient, f: Arc<Flood>) {
 /// awaited before the next), then every member counts the distinct `seq`s it got, live or
 /// replayed (the slow-reader policy of `docs/PROTOCOL.md`), until all arrived or nothing
 /// came for 3 s once every `send` was acked.
-pub async fn flood(addr: SocketAddr, members: usize, messages: usize) -> Result<Metrics> {
-    let mut clients = populate(addr, members, 1).await?;
+/// With several `addrs` the members are spread over them; the writer is on the first.
+pub async fn flood(addrs: Vec<SocketAddr>, members: usize, messages: usize) -> Result<Metrics> {
+    let mut clients = populate(&addrs, members, 1).await?;
     let room = clients
         .first()
         .map(|(_, r)| r.clone())

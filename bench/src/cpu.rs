@@ -1,18 +1,35 @@
 //! CPU time of the server under test and of this process over a measurement window, from
 //! `/proc/<pid>/stat` (user + system time, in clock ticks of 1/100 s), to tell which side was
-//! the bottleneck.
+//! the bottleneck. "The server" may be several processes (a cluster's nodes), and the services
+//! they use (Redis, PostgreSQL: every process of those names) are measured apart.
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::{
+    Mutex,
+    atomic::{AtomicBool, Ordering::Relaxed},
+};
 
 use tokio::task::JoinHandle;
 
 use crate::{load::Window, stats::Metrics};
 
-static SERVER_PID: AtomicU32 = AtomicU32::new(0);
+static SERVER_PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static SERVICES: AtomicBool = AtomicBool::new(false);
+
+/// The process names measured as the services, when [`set_servers`] asks for them.
+const SERVICE_NAMES: [&str; 2] = ["redis-server", "postgres"];
 
 /// Sets the process measured as "the server".
 pub fn set_server(pid: u32) {
-    SERVER_PID.store(pid, Relaxed);
+    set_servers(vec![pid], false);
+}
+
+/// Sets the processes measured together as "the server", and whether Redis and PostgreSQL
+/// are measured too (`<prefix>services_cpu`).
+pub fn set_servers(pids: Vec<u32>, services: bool) {
+    if let Ok(mut p) = SERVER_PIDS.lock() {
+        *p = pids;
+    }
+    SERVICES.store(services, Relaxed);
 }
 
 /// utime + stime of a process, in ticks.
@@ -26,24 +43,111 @@ fn ticks(pid: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Measures both processes over `w` in the background; the handle yields
-/// (server %, generator %) of one core.
-pub fn during(w: Window) -> JoinHandle<Option<(f64, f64)>> {
+/// Every process whose name is one of the services'.
+fn service_pids() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let name = e.ok()?.file_name().into_string().ok()?;
+        name.bytes().all(|b| b.is_ascii_digit()).then_some(name)
+    })
+    .filter(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| SERVICE_NAMES.contains(&c.trim()))
+    })
+    .collect()
+}
+
+/// Ticks of each of `pids` now (0 for one that is gone).
+fn all_ticks(pids: &[String]) -> Vec<u64> {
+    pids.iter().map(|p| ticks(p).unwrap_or(0)).collect()
+}
+
+/// What the processes spent between two readings of [`all_ticks`] (a process that ended
+/// meanwhile counts what it had at the start).
+fn spent(before: &[u64], after: &[u64]) -> u64 {
+    before.iter().zip(after).map(|(b, a)| a.max(b) - b).sum()
+}
+
+/// CPU over one window, in percent of one core.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    server: f64,
+    generator: f64,
+    services: Option<f64>,
+}
+
+/// Measures the processes over `w` in the background.
+pub fn during(w: Window) -> JoinHandle<Option<Usage>> {
     tokio::spawn(async move {
-        let server = SERVER_PID.load(Relaxed).to_string();
+        let servers: Vec<String> = SERVER_PIDS
+            .lock()
+            .ok()?
+            .iter()
+            .map(u32::to_string)
+            .collect();
         crate::eio::sleep_until(w.from).await;
-        let (s0, g0) = (ticks(&server)?, ticks("self")?);
+        let services = SERVICES.load(Relaxed).then(service_pids);
+        let (s0, g0) = (all_ticks(&servers), ticks("self")?);
+        let v0 = services.as_deref().map(all_ticks);
         crate::eio::sleep_until(w.until).await;
-        let (s1, g1) = (ticks(&server)?, ticks("self")?);
+        let (s1, g1) = (all_ticks(&servers), ticks("self")?);
         let secs = w.secs();
-        Some(((s1 - s0) as f64 / secs, (g1 - g0) as f64 / secs))
+        let services = match (&services, v0) {
+            (Some(pids), Some(v0)) => Some(spent(&v0, &all_ticks(pids)) as f64 / secs),
+            _ => None,
+        };
+        Some(Usage {
+            server: spent(&s0, &s1) as f64 / secs,
+            generator: (g1 - g0) as f64 / secs,
+            services,
+        })
     })
 }
 
-/// Adds `<prefix>server_cpu` and `<prefix>gen_cpu` (percent of a core) from a [`during`].
-pub async fn add(m: &mut Metrics, prefix: &str, h: JoinHandle<Option<(f64, f64)>>) {
-    if let Ok(Some((s, g))) = h.await {
-        m.insert(format!("{prefix}server_cpu"), s);
-        m.insert(format!("{prefix}gen_cpu"), g);
+/// The measured processes' CPU time so far, to compare with a later one ([`Mark::spent`]).
+pub struct Mark {
+    servers: Vec<String>,
+    services: Option<Vec<String>>,
+    at: (Vec<u64>, Option<Vec<u64>>),
+}
+
+impl Mark {
+    /// Now.
+    pub fn now() -> Self {
+        let servers: Vec<String> = SERVER_PIDS
+            .lock()
+            .map(|p| p.iter().map(u32::to_string).collect())
+            .unwrap_or_default();
+        let services = SERVICES.load(Relaxed).then(service_pids);
+        let at = (all_ticks(&servers), services.as_deref().map(all_ticks));
+        Self {
+            servers,
+            services,
+            at,
+        }
+    }
+
+    /// CPU seconds spent since the mark: (the server, the services when measured).
+    pub fn spent(&self) -> (f64, Option<f64>) {
+        let server = spent(&self.at.0, &all_ticks(&self.servers)) as f64 / 100.0;
+        let services = match (&self.services, &self.at.1) {
+            (Some(pids), Some(before)) => Some(spent(before, &all_ticks(pids)) as f64 / 100.0),
+            _ => None,
+        };
+        (server, services)
+    }
+}
+
+/// Adds `<prefix>server_cpu` and `<prefix>gen_cpu` (percent of a core), and
+/// `<prefix>services_cpu` when measured, from a [`during`].
+pub async fn add(m: &mut Metrics, prefix: &str, h: JoinHandle<Option<Usage>>) {
+    if let Ok(Some(u)) = h.await {
+        m.insert(format!("{prefix}server_cpu"), u.server);
+        m.insert(format!("{prefix}gen_cpu"), u.generator);
+        if let Some(s) = u.services {
+            m.insert(format!("{prefix}services_cpu"), s);
+        }
     }
 }

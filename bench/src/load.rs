@@ -44,7 +44,7 @@ pub async fn connect_many(
 }
 
 /// Connects client number `i` (the number picks the source address), within [`CALL_TIMEOUT`].
-async fn connect_one(
+pub(crate) async fn connect_one(
     addr: SocketAddr,
     i: usize,
     nsp: &'static str,

@@ -4,6 +4,7 @@
 //! ```text
 //! bench all [--smoke] [--runs N] [--only a,b] [--targets ours,node,...] [--out FILE]
 //! bench smoke                  (= all --smoke)
+//! bench cluster [--smoke] [--runs N] [--out FILE]
 //! bench fake-llm [--port N] [--tokens-per-sec R] [--tokens N]
 //! ```
 //!
@@ -12,6 +13,8 @@
 
 mod chart;
 mod chat;
+mod cluster;
+mod cluster_report;
 mod cpu;
 mod eio;
 mod fakellm;
@@ -202,6 +205,8 @@ const USAGE: &str = "usage:
             (a target is a family, or one server: ours-chat, ours-buf4096, node-chat)
   bench smoke                     the same as `all --smoke`
   bench report [--out FILE]       the report again from bench/results.json (no measuring)
+  bench cluster [--smoke] [--runs N] [--out FILE]
+                                  chat and flood on one node and on three (Redis, PostgreSQL)
   bench fake-llm [--port N] [--tokens-per-sec 200] [--tokens 600]";
 
 fn main() -> ExitCode {
@@ -227,6 +232,7 @@ fn main() -> ExitCode {
         match cli.command.as_str() {
             "all" => run_all(&cli).await,
             "report" => rewrite_report(&cli),
+            "cluster" => run_cluster(&cli).await,
             "fake-llm" => fakellm::serve_forever(cli.port, cli.tokens_per_sec, cli.tokens).await,
             _ => {
                 println!("{USAGE}");
@@ -276,6 +282,21 @@ fn slug(kind: Kind) -> &'static str {
         Kind::Sioxide => "sioxide",
         Kind::RawWs => "raw",
     }
+}
+
+/// `bench cluster`: one node and three (see `cluster`); writes the cluster section of
+/// `docs/BENCHMARKS.md`, or of `target/bench/BENCHMARKS-smoke.md` with `--smoke`.
+async fn run_cluster(cli: &Cli) -> Result<()> {
+    let env = Env::discover()?;
+    let plan = Plan::new(cli.smoke, cli.runs, fd_limit());
+    let out = cli.out.clone().unwrap_or_else(|| {
+        if plan.smoke {
+            env.work_dir.join("BENCHMARKS-cluster-smoke.md")
+        } else {
+            env.root.join("docs/BENCHMARKS.md")
+        }
+    });
+    cluster::run_all(&env, &plan, &out).await
 }
 
 /// `bench report`: writes the report again from `bench/results.json` (no measuring).
@@ -430,7 +451,7 @@ async fn run_scenario(
                         async move {
                             match kind {
                                 Kind::OursChat | Kind::NodeChat => {
-                                    chat::flood(addr, fp.members, fp.flood).await
+                                    chat::flood(vec![addr], fp.members, fp.flood).await
                                 }
                                 _ => load::fanout(addr, fp).await,
                             }
@@ -511,7 +532,7 @@ async fn run_scenario(
                     .filter(|k| allowed(*k))
                 {
                     let r = once(env, kind, scenario, run, &StartOpts::default(), |s| {
-                        chat::chat(s.addr, plan)
+                        chat::chat(vec![s.addr], plan)
                     })
                     .await;
                     results.push(scenario, kind, run, r);

@@ -366,11 +366,17 @@ impl Results {
         } else {
             "charts".to_owned()
         };
+        let kept = crate::cluster_report::kept_section(out);
         let mut md = String::new();
         self.header(&mut md);
         self.summary(&mut md);
         self.sections(&mut md, &chart_dir, &rel_charts)?;
         self.footer(&mut md);
+        // The cluster run's section stays as it was (`bench cluster` rewrites it).
+        if let Some(kept) = kept {
+            md.push('\n');
+            md.push_str(&kept);
+        }
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;
         }
