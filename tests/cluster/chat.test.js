@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ok, send, unique, roomFeed, assertSeqRange, expectEvent, absent, assertNoSocketIds,
+  ok, send, call, cid, unique, roomFeed, assertSeqRange, expectEvent, absent, assertNoSocketIds,
 } from '../support/chat.js';
 import { startCluster } from '../support/cluster.js';
 
@@ -110,4 +110,22 @@ test('a user\'s tabs on different nodes join and leave a room together', async (
   const quiet = absent(tab2, 'message', { within: QUIET_MS, filter: (m) => m?.room === room, what: 'a message after leaving' });
   await send(ben, room, 'gone?');
   await quiet;
+});
+
+test('rate limits hold per user across the nodes: her tab on another node shares her bucket, Ben has his own', async (t) => {
+  const cl = await startCluster(t, { nodes: 2, nginx: false, args: ['--rate-limit-per-sec', '1', '--rate-limit-burst', '3'] });
+  const ada = await cl.user('Ada', { node: 0 });
+  const tab = await cl.connect({ token: ada.session.token }, { node: 1 });
+  const ben = await cl.user('Ben', { node: 1 });
+  const room = (await ok(ada, 'create', { name: unique('limits') })).id;
+  await ok(ben, 'join', { room });
+  // Her burst of three, spent from both nodes.
+  await send(ada, room, 'one');
+  await send(tab, room, 'two');
+  await send(ada, room, 'three');
+  const res = await call(tab, 'send', { room, text: 'four', clientId: cid() });
+  assert.equal(res.ok, false, `a fourth send within the second was accepted: ${JSON.stringify(res)}`);
+  assert.equal(res.error.code, 'rate_limited');
+  assert.ok(res.error.retryAfter > 0, JSON.stringify(res.error));
+  await send(ben, room, 'mine');
 });
