@@ -2,7 +2,7 @@
 //! own, and between them what a cluster shares (stop requests, the rooms' leases). A reply runs
 //! on the node that was asked; a cancel from the other node stops it there, and a question
 //! asked on the other node meanwhile waits until it ends: one reply at a time per room. What a
-//! user's replies cost counts on every node.
+//! user's replies cost, and how many of their requests are in flight, count on every node.
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,7 +14,10 @@ use server::{
         Bot, BotConfig, BotShared, MemoryAdmissions,
         backend::{Backend, Chunk},
     },
-    ports::{Leases, MemoryLeases, MemoryStops, MemoryTokenBudgets, Stops, TokenBudgets},
+    ports::{
+        InFlight, Leases, MemoryInFlight, MemoryLeases, MemoryStops, MemoryTokenBudgets, Stops,
+        TokenBudgets,
+    },
     room::{
         MemoryBus, RoomBus, Writers,
         bus::{Event, Kind},
@@ -41,6 +44,7 @@ async fn two_nodes() -> TwoNodes {
     let stops: Arc<dyn Stops> = Arc::new(MemoryStops::default());
     let leases: Arc<dyn Leases> = Arc::new(MemoryLeases::default());
     let budgets: Arc<dyn TokenBudgets> = Arc::new(MemoryTokenBudgets::default());
+    let inflight: Arc<dyn InFlight> = Arc::new(MemoryInFlight::default());
     let events = bus.subscribe("r").events;
     let node = |name: &str| {
         let (tx, started) = mpsc::unbounded_channel();
@@ -49,11 +53,12 @@ async fn two_nodes() -> TwoNodes {
             stops: stops.clone(),
             leases: leases.clone(),
             budgets: budgets.clone(),
+            inflight: inflight.clone(),
         };
         let cfg = BotConfig {
             node: name.into(),
             tokens_per_minute: 100,
-            ..config(5, 5)
+            ..config(5, 1)
         };
         let writers = Arc::new(Writers::new(store.clone(), bus.clone()));
         let backend: Arc<dyn Backend> = Arc::new(Gate(tx));
@@ -213,4 +218,27 @@ async fn the_tokens_a_user_spent_on_one_node_count_on_the_other() {
         "{refused:?}"
     );
     assert!(nodes.bots[1].admit("r", "ben").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_user_s_requests_in_flight_count_on_every_node() {
+    let mut nodes = two_nodes().await;
+    nodes.ask(0, "ada", "@bot first").await;
+    let reply = nodes.started[0].recv().await.expect("running on n1");
+
+    // One request in flight per user: hers on n1 keeps her out on n2, not Ben.
+    let refused = nodes.bots[1]
+        .admit("r", "ada")
+        .await
+        .err()
+        .expect("one in flight");
+    assert_eq!(refused.code, ErrorCode::RateLimited);
+    assert!(nodes.bots[1].admit("r", "ben").await.is_ok());
+
+    drop(reply); // the reply ends
+    nodes.end().await;
+    assert!(
+        nodes.bots[1].admit("r", "ada").await.is_ok(),
+        "answered: it counts no more"
+    );
 }

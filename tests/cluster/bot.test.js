@@ -12,10 +12,10 @@ import { startCluster } from '../support/cluster.js';
 const INTERRUPTED_BOUND_MS = 15000;
 
 /** Three nodes answering with a fake OpenAI endpoint; `watch(name, i)` is a guest on node i. */
-async function botCluster(t) {
+async function botCluster(t, args = []) {
   const fake = await startFakeOpenAI();
   t.after(() => fake.close());
-  const cl = await startCluster(t, { nginx: false, args: ['--llm-base-url', fake.baseUrl] });
+  const cl = await startCluster(t, { nginx: false, args: ['--llm-base-url', fake.baseUrl, ...args] });
   const watch = (name, i) => connectWatched(cl.clients, cl.nodes[i].url, { name });
   return { cl, fake, watch };
 }
@@ -125,4 +125,30 @@ test('a user\'s token budget holds across the cluster: what a reply cost on one 
   fake.enqueue({ tokens: ['Fine.'] });
   const qb = await send(ben, benRoom, 'a cheap one');
   assertCleanEnd(await ben.bot.ended(qb.id), 'stop');
+});
+
+test('a user\'s requests in flight count on every node, and a dead node\'s stop counting once it is swept', { timeout: 60000 }, async (t) => {
+  const { cl, fake, watch } = await botCluster(t, ['--bot-max-inflight', '1']);
+  const ada = await watch('Ada', 1);
+  const room = (await ok(ada, 'bot:open', {})).id;
+  fake.enqueue({ tokens: ['Thinking ', 'hard'], pauseAfter: 1 }, { tokens: ['Later.'] });
+  const q = await send(ada, room, 'a long question');
+  await ada.bot.started(q.id);
+  await fake.paused(0);
+
+  // Her tab on another node: one request is in flight already.
+  const tab = await connectWatched(cl.clients, cl.nodes[0].url, { token: ada.session.token });
+  const refused = await call(tab, 'send', { room, text: 'and another', clientId: 'tab-1' });
+  assert.equal(refused.ok, false, JSON.stringify(refused));
+  assert.equal(refused.error.code, 'rate_limited');
+  assert.match(refused.error.message, /at a time/);
+
+  // The node running it dies: once it is swept, the request counts no more.
+  cl.nodes[1].proc.kill('SIGKILL');
+  await tab.bot.ended(q.id, { timeout: INTERRUPTED_BOUND_MS });
+  const res = await call(tab, 'send', { room, text: 'and another', clientId: 'tab-1' });
+  assert.equal(res.ok, true, JSON.stringify(res));
+  const later = await tab.bot.ended(res.data.id);
+  assertCleanEnd(later, 'stop');
+  assert.equal(later.end.text, 'Later.');
 });

@@ -1,6 +1,7 @@
 //! Who may ask the bot, and in what order: each room's queue with one reply running at a time,
-//! each user's requests in flight, and which rooms the bot is in (the tokens each user spent
-//! are counted apart, in [`TokenBudgets`](crate::ports::TokenBudgets)). Behind
+//! and which rooms the bot is in (each user's requests in flight and tokens spent are counted
+//! apart, in [`InFlight`](crate::ports::InFlight) and
+//! [`TokenBudgets`](crate::ports::TokenBudgets)). Behind
 //! [`Admissions`] so that nodes can share it; [`MemoryAdmissions`] serves one process (or chat
 //! instances in one process acting as nodes: a request queues behind the reply another node
 //! runs, and a cancel from any node stops it).
@@ -35,8 +36,6 @@ pub struct Request {
 pub struct Limits {
     /// Requests that may wait per room while one runs.
     pub queue_limit: usize,
-    /// Requests per user, waiting or running.
-    pub max_inflight: usize,
 }
 
 /// Where a queued request went.
@@ -53,24 +52,23 @@ pub enum Queued {
 pub enum Cancelled {
     /// The running reply; it is being stopped.
     Running,
-    /// A waiting request, now removed; the positions of those still waiting.
-    Waiting(Vec<(String, usize)>),
+    /// A waiting request, now removed: who had asked, and the positions of those still
+    /// waiting.
+    Waiting(String, Vec<(String, usize)>),
     /// Nothing with that id in the room.
     NotFound,
 }
 
 /// The bot's admission state, shared by the nodes of a chat.
 pub trait Admissions: Send + Sync + fmt::Debug + 'static {
-    /// Reserves a place for a request of `user` in `room`, or says why not.
-    fn admit(&self, room: &str, user: &str, limits: &Limits) -> Result<(), ErrorBody>;
+    /// Reserves a place for a request in `room`'s queue, or says why not.
+    fn admit(&self, room: &str, limits: &Limits) -> Result<(), ErrorBody>;
     /// Gives back a place [`admit`](Self::admit) reserved and that was not used.
-    fn release(&self, room: &str, user: &str);
+    fn release(&self, room: &str);
     /// Queues an admitted request.
     fn enqueue(&self, request: Request) -> Queued;
     /// The running reply of `room` is the message `reply_id`.
     fn started(&self, room: &str, reply_id: &str);
-    /// A request of `user` is done with: it no longer counts in flight.
-    fn settle(&self, user: &str);
     /// The running reply of `room` ended (and was settled): the next request to run, if any,
     /// and the positions of those still waiting.
     fn finished(&self, room: &str) -> Option<(Request, Positions)>;
@@ -112,14 +110,8 @@ impl RoomQueue {
 }
 
 #[derive(Debug, Default)]
-struct UserBudget {
-    inflight: usize,
-}
-
-#[derive(Debug, Default)]
 struct State {
     rooms: HashMap<String, RoomQueue>,
-    users: HashMap<String, UserBudget>,
     member_of: HashMap<String, (bool, bool)>,
 }
 
@@ -134,15 +126,8 @@ impl MemoryAdmissions {
 }
 
 impl Admissions for MemoryAdmissions {
-    fn admit(&self, room: &str, user: &str, limits: &Limits) -> Result<(), ErrorBody> {
+    fn admit(&self, room: &str, limits: &Limits) -> Result<(), ErrorBody> {
         let mut state = self.lock();
-        let budget = state.users.entry(user.to_owned()).or_default();
-        if budget.inflight >= limits.max_inflight {
-            return Err(ErrorBody::new(
-                ErrorCode::RateLimited,
-                format!("at most {} bot requests at a time", limits.max_inflight),
-            ));
-        }
         let queue = state.rooms.entry(room.to_owned()).or_default();
         let ahead = queue.waiting.len() + queue.reserved;
         if queue.running.is_some() && ahead >= limits.queue_limit {
@@ -152,19 +137,12 @@ impl Admissions for MemoryAdmissions {
             ));
         }
         queue.reserved += 1;
-        if let Some(u) = state.users.get_mut(user) {
-            u.inflight += 1;
-        }
         Ok(())
     }
 
-    fn release(&self, room: &str, user: &str) {
-        let mut state = self.lock();
-        if let Some(q) = state.rooms.get_mut(room) {
+    fn release(&self, room: &str) {
+        if let Some(q) = self.lock().rooms.get_mut(room) {
             q.reserved = q.reserved.saturating_sub(1);
-        }
-        if let Some(u) = state.users.get_mut(user) {
-            u.inflight = u.inflight.saturating_sub(1);
         }
     }
 
@@ -192,16 +170,6 @@ impl Admissions for MemoryAdmissions {
         }
     }
 
-    fn settle(&self, user: &str) {
-        let mut state = self.lock();
-        if let Some(budget) = state.users.get_mut(user) {
-            budget.inflight = budget.inflight.saturating_sub(1);
-            if budget.inflight == 0 {
-                state.users.remove(user);
-            }
-        }
-    }
-
     fn finished(&self, room: &str) -> Option<(Request, Positions)> {
         let mut state = self.lock();
         let queue = state.rooms.get_mut(room)?;
@@ -226,11 +194,8 @@ impl Admissions for MemoryAdmissions {
             return Cancelled::NotFound;
         };
         let removed = queue.waiting.remove(at);
-        let positions = queue.positions();
-        if let Some(u) = removed.and_then(|r| state.users.get_mut(&r.user_id)) {
-            u.inflight = u.inflight.saturating_sub(1);
-        }
-        Cancelled::Waiting(positions)
+        let user = removed.map(|r| r.user_id).unwrap_or_default();
+        Cancelled::Waiting(user, queue.positions())
     }
 
     fn clear(&self, room: &str) {
@@ -253,10 +218,7 @@ impl Admissions for MemoryAdmissions {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
-        queue_limit: 1,
-        max_inflight: 2,
-    };
+    const LIMITS: Limits = Limits { queue_limit: 1 };
 
     fn request(room: &str, id: &str, user: &str) -> Request {
         Request {
@@ -269,7 +231,7 @@ mod tests {
     }
 
     fn ask(a: &MemoryAdmissions, room: &str, id: &str, user: &str) -> Result<Queued, ErrorCode> {
-        a.admit(room, user, &LIMITS).map_err(|e| e.code)?;
+        a.admit(room, &LIMITS).map_err(|e| e.code)?;
         Ok(a.enqueue(request(room, id, user)))
     }
 
@@ -283,15 +245,8 @@ mod tests {
         );
         assert!(matches!(ask(&a, "r", "q3", "ben"), Ok(Queued::Waiting(id, 1)) if id == "q3"));
         assert_eq!(ask(&a, "r", "q4", "cat").err(), Some(ErrorCode::QueueFull));
-        assert_eq!(
-            ask(&a, "r", "q5", "ada").err(),
-            Some(ErrorCode::RateLimited),
-            "ada has two in flight"
-        );
-        a.settle("ada");
         let (next, positions) = a.finished("r").expect("q3 is next");
         assert_eq!((next.request_id.as_str(), positions.len()), ("q3", 0));
-        a.settle("ben");
         assert!(a.finished("r").is_none());
     }
 
@@ -303,7 +258,10 @@ mod tests {
         };
         a.started("r", "m-reply");
         assert!(matches!(ask(&a, "r", "q2", "ben"), Ok(Queued::Waiting(..))));
-        assert_eq!(a.cancel("r", "q2"), Cancelled::Waiting(vec![]));
+        assert_eq!(
+            a.cancel("r", "q2"),
+            Cancelled::Waiting("ben".into(), vec![])
+        );
         assert_eq!(a.cancel("r", "q2"), Cancelled::NotFound);
         assert_eq!(
             a.cancel("r", "m-reply"),
@@ -317,13 +275,13 @@ mod tests {
     #[test]
     fn a_place_admitted_and_never_used_is_given_back() {
         let a = MemoryAdmissions::default();
-        assert!(a.admit("r", "ben", &LIMITS).is_ok());
-        a.release("r", "ben");
-        assert!(a.admit("r", "ben", &LIMITS).is_ok());
-        assert!(a.admit("r", "ben", &LIMITS).is_ok());
+        assert!(matches!(ask(&a, "r", "q1", "ada"), Ok(Queued::Start(_))));
+        assert!(a.admit("r", &LIMITS).is_ok(), "the one place in the queue");
         assert_eq!(
-            a.admit("r", "ben", &LIMITS).map_err(|e| e.code).err(),
-            Some(ErrorCode::RateLimited)
+            a.admit("r", &LIMITS).map_err(|e| e.code).err(),
+            Some(ErrorCode::QueueFull)
         );
+        a.release("r");
+        assert!(a.admit("r", &LIMITS).is_ok(), "given back");
     }
 }

@@ -34,7 +34,7 @@ use tracing::{Instrument, info_span, warn};
 use self::backend::Backend;
 use crate::{
     config::Config,
-    ports::{Leases, Stops, TokenBudgets},
+    ports::{InFlight, Leases, Stops, TokenBudgets},
     room::Writers,
     store::{Store, StoredMessage},
     wire::{BotQueued, ErrorBody, ErrorCode, FinishReason},
@@ -100,6 +100,8 @@ pub struct BotShared {
     pub leases: Arc<dyn Leases>,
     /// Tokens each user spent over the last minute.
     pub budgets: Arc<dyn TokenBudgets>,
+    /// Requests each user has waiting or running.
+    pub inflight: Arc<dyn InFlight>,
 }
 
 impl BotShared {
@@ -110,6 +112,7 @@ impl BotShared {
             stops: Arc::new(crate::ports::MemoryStops::default()),
             leases: Arc::new(crate::ports::MemoryLeases::default()),
             budgets: Arc::new(crate::ports::MemoryTokenBudgets::default()),
+            inflight: Arc::new(crate::ports::MemoryInFlight::default()),
         }
     }
 }
@@ -131,6 +134,7 @@ struct BotInner {
     stops: Arc<dyn Stops>,
     leases: Arc<dyn Leases>,
     budgets: Arc<dyn TokenBudgets>,
+    inflight: Arc<dyn InFlight>,
 }
 
 use crate::clock::now_ms;
@@ -151,6 +155,7 @@ impl Bot {
             stops,
             leases,
             budgets,
+            inflight,
         } = shared;
         let bot = Self(Arc::new(BotInner {
             stopping: CancellationToken::new(),
@@ -163,6 +168,7 @@ impl Bot {
             stops,
             leases,
             budgets,
+            inflight,
         }));
         remote::follow(&bot);
         bot
@@ -240,11 +246,25 @@ impl Bot {
                 )
             });
         }
+        let node = &cfg.node;
+        if !self
+            .0
+            .inflight
+            .reserve(user_id, node, cfg.max_inflight)
+            .await
+        {
+            return Err(ErrorBody::new(
+                ErrorCode::RateLimited,
+                format!("at most {} bot requests at a time", cfg.max_inflight),
+            ));
+        }
         let limits = Limits {
             queue_limit: cfg.queue_limit,
-            max_inflight: cfg.max_inflight,
         };
-        self.0.admissions.admit(room, user_id, &limits)?;
+        if let Err(e) = self.0.admissions.admit(room, &limits) {
+            self.0.inflight.release(user_id, node).await;
+            return Err(e);
+        }
         Ok(Admission {
             bot: self.clone(),
             room: room.to_owned(),
@@ -276,6 +296,11 @@ impl Bot {
         }
     }
 
+    /// A request of `user` is done with: it no longer counts in flight.
+    async fn settle(&self, user: &str) {
+        self.0.inflight.release(user, &self.0.config.node).await;
+    }
+
     async fn announce_queued(&self, room: &str, positions: Vec<(String, usize)>) {
         for (request_id, position) in positions {
             let note = BotQueued {
@@ -297,7 +322,8 @@ impl Bot {
     async fn cancel_here(&self, room: &str, id: &str) -> bool {
         match self.0.admissions.cancel(room, id) {
             Cancelled::Running => true,
-            Cancelled::Waiting(positions) => {
+            Cancelled::Waiting(user, positions) => {
+                self.settle(&user).await;
                 self.announce_queued(room, positions).await;
                 true
             }

@@ -1,5 +1,7 @@
 //! A place reserved for a request, held between admission and the storing of its message.
 
+use futures_util::FutureExt;
+
 use super::Bot;
 
 /// A place reserved for a request, taken before its message is stored so a refusal stores
@@ -15,7 +17,14 @@ pub struct Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         if !self.used {
-            self.bot.0.admissions.release(&self.room, &self.user_id);
+            self.bot.0.admissions.release(&self.room);
+            let bot = self.bot.clone();
+            let user = std::mem::take(&mut self.user_id);
+            // At once when it can be (in memory); what must wait for Redis finishes in a task.
+            let mut settle = Box::pin(async move { bot.settle(&user).await });
+            if settle.as_mut().now_or_never().is_none() {
+                tokio::spawn(settle);
+            }
         }
     }
 }

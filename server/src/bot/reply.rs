@@ -30,7 +30,7 @@ impl Bot {
                 return;
             }
             if !self.reply(&next).await {
-                self.0.admissions.settle(&next.user_id);
+                self.settle(&next.user_id).await;
             }
             match self.0.admissions.finished(&next.room) {
                 Some((following, positions)) => {
@@ -174,7 +174,7 @@ impl Bot {
             Some(u) => u.prompt_tokens + u.completion_tokens,
             None => ((prompt_chars + text.len()) / 4) as u64,
         };
-        self.0.admissions.settle(&request.user_id);
+        self.settle(&request.user_id).await;
         self.0.budgets.spend(&request.user_id, tokens).await;
         if let Err(e) = writer.finish(end, meta.to_string()).await {
             warn!(cause = %e, "cannot store the reply");

@@ -156,6 +156,7 @@ impl<A: Adapter> Chat<A> {
                 stops: shared.stops.clone(),
                 leases: shared.leases.clone(),
                 budgets: shared.budgets.clone(),
+                inflight: shared.inflight.clone(),
             },
         );
         Self(Arc::new(Inner {

@@ -1,15 +1,16 @@
 //! What the chat's nodes share: the room bus, presence, membership events, the bot's queues,
-//! stop requests, rooms' leases and token budgets, and the rate limits. One process is one node with its own;
-//! chat instances in one process given the same [`Shared`] act as nodes of one cluster (the
-//! in-process tests), as processes do through Redis (`cluster`).
+//! stop requests, rooms' leases and budgets, and the rate limits. One process is one node with
+//! its own; chat instances in one process given the same [`Shared`] act as nodes of one cluster
+//! (the in-process tests), as processes do through Redis (`cluster`).
 
 use std::sync::Arc;
 
 use crate::{
     bot::{Admissions, MemoryAdmissions},
     ports::{
-        Leases, Limiters, Membership, MemoryLeases, MemoryLimiters, MemoryMembership, MemoryStops,
-        MemoryTokenBudgets, PresenceTable, Presences, Stops, TokenBudgets,
+        InFlight, Leases, Limiters, Membership, MemoryInFlight, MemoryLeases, MemoryLimiters,
+        MemoryMembership, MemoryStops, MemoryTokenBudgets, PresenceTable, Presences, Stops,
+        TokenBudgets,
     },
     room::{MemoryBus, RoomBus},
 };
@@ -33,6 +34,8 @@ pub struct Shared {
     pub leases: Arc<dyn Leases>,
     /// The bot's tokens spent per user.
     pub budgets: Arc<dyn TokenBudgets>,
+    /// The bot's requests in flight per user.
+    pub inflight: Arc<dyn InFlight>,
 }
 
 impl Default for Shared {
@@ -46,6 +49,7 @@ impl Default for Shared {
             stops: Arc::new(MemoryStops::default()),
             leases: Arc::new(MemoryLeases::default()),
             budgets: Arc::new(MemoryTokenBudgets::default()),
+            inflight: Arc::new(MemoryInFlight::default()),
         }
     }
 }

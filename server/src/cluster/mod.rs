@@ -5,7 +5,8 @@
 //! - `bus`: the room bus over one channel; `membership`: users gaining and losing rooms;
 //!   `presence`: who is online, per node; `limiter`: rate limits shared by every node;
 //!   `stops`: cancels of replies another node writes; `leases`: which node writes the bot's
-//!   reply in a room; `budgets`: the bot's tokens spent per user.
+//!   reply in a room; `budgets`: the bot's tokens spent per user; `inflight`: its requests in
+//!   flight per user.
 //! - `nodes`: beats, and taking a dead node out (its presence, its streaming replies).
 //! - `adapter`: socketioxide-redis on the same connection.
 //!
@@ -14,6 +15,7 @@
 mod adapter;
 mod budgets;
 mod bus;
+mod inflight;
 mod leases;
 mod limiter;
 mod membership;
@@ -30,8 +32,9 @@ pub use self::adapter::{AdapterDriver, ClusterAdapter};
 pub use self::nodes::{BEAT, TTL};
 pub use self::redis::{Link, Redis};
 use self::{
-    budgets::RedisTokenBudgets, bus::RedisBus, leases::RedisLeases, limiter::RedisLimiters,
-    membership::RedisMembership, presence::RedisPresences, stops::RedisStops,
+    budgets::RedisTokenBudgets, bus::RedisBus, inflight::RedisInFlight, leases::RedisLeases,
+    limiter::RedisLimiters, membership::RedisMembership, presence::RedisPresences,
+    stops::RedisStops,
 };
 use crate::{bot::MemoryAdmissions, chat::Shared};
 
@@ -47,6 +50,7 @@ pub struct Cluster {
     /// What the chat shares with the other nodes.
     pub shared: Shared,
     presences: RedisPresences,
+    inflight: Arc<RedisInFlight>,
 }
 
 impl Cluster {
@@ -56,6 +60,7 @@ impl Cluster {
             .await
             .context("in redis_url: cannot reach Redis")?;
         let presences = RedisPresences::new(redis.clone(), prefix);
+        let inflight = RedisInFlight::start(redis.clone(), prefix, node).await?;
         let shared = Shared {
             bus: Arc::new(RedisBus::start(redis.clone(), prefix, node).await?),
             presence: Arc::new(presences.clone()),
@@ -65,6 +70,7 @@ impl Cluster {
             stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
             leases: Arc::new(RedisLeases::new(redis.clone(), prefix)),
             budgets: Arc::new(RedisTokenBudgets::new(redis.clone(), prefix)),
+            inflight: inflight.clone(),
         };
         Ok(Self {
             redis,
@@ -72,6 +78,7 @@ impl Cluster {
             node: node.to_owned(),
             shared,
             presences,
+            inflight,
         })
     }
 

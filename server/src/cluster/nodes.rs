@@ -4,7 +4,8 @@
 //! is listed in `<prefix>:nodes`. Every node looks, every [`BEAT`], for listed nodes whose key
 //! expired (and, less often, for nodes that storage says are writing replies); the first to
 //! claim one (`<prefix>:sweep:<node>`, `SET NX`) takes it out: its users leave presence
-//! (`presence` offline events for those online on no other node) and its streaming replies end
+//! (`presence` offline events for those online on no other node), its bot requests in flight
+//! stop counting, and its streaming replies end
 //! with `error.code: "interrupted"`. A node is therefore out of the cluster within `TTL + BEAT`
 //! (8 s) of its last beat.
 //!
@@ -72,6 +73,7 @@ impl Cluster {
             return Ok(());
         }
         let gone = self.presences.drop_node(node).await?;
+        self.inflight.forget(node).await?;
         for (room, user) in &gone {
             let note = PresenceOut {
                 room: room.clone(),
@@ -127,6 +129,7 @@ impl Cluster {
     /// replies), beats, and keeps beating and sweeping for as long as the server runs.
     pub async fn join<A: Adapter>(&self, chat: Chat<A>, io: SocketIo<A>) -> anyhow::Result<()> {
         self.presences.drop_node(&self.node).await?;
+        self.inflight.forget(&self.node).await?;
         chat.bot.end_abandoned(&self.node).await?;
         self.beat().await?;
         let cluster = self.clone();

@@ -1,7 +1,9 @@
-//! The bot's token budget per user: what each user's replies cost over the last minute, as
-//! every node counts it, so that `--bot-tokens-per-minute` holds across the cluster.
+//! The bot's budgets per user, as every node counts them: what each user's replies cost over
+//! the last minute ([`TokenBudgets`], for `--bot-tokens-per-minute`) and how many requests each
+//! has waiting or running ([`InFlight`], for `--bot-max-inflight`), so that both hold across the
+//! cluster.
 //!
-//! The trait is asynchronous because the cluster's counts live in Redis.
+//! The traits are asynchronous because the cluster's counts live in Redis.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -88,6 +90,83 @@ impl TokenBudgets for MemoryTokenBudgets {
     }
 }
 
+/// Bot requests each user has waiting or running, counted per node.
+pub trait InFlight: Send + Sync + fmt::Debug + 'static {
+    /// Counts one more request of `user` on `node`, unless they have `max` in flight across
+    /// the nodes already (`false` then).
+    fn reserve<'a>(&'a self, user: &'a str, node: &'a str, max: usize) -> BoxFuture<'a, bool>;
+
+    /// One request of `user` on `node` is done with (answered, refused, cancelled).
+    fn release<'a>(&'a self, user: &'a str, node: &'a str) -> BoxFuture<'a, ()>;
+}
+
+/// Requests in flight within one process.
+#[derive(Debug, Default)]
+pub struct MemoryInFlight {
+    /// user -> node -> count (no entry for a count of zero).
+    users: Mutex<HashMap<String, HashMap<String, usize>>>,
+}
+
+impl MemoryInFlight {
+    /// [`InFlight::reserve`], at once.
+    pub fn reserve_now(&self, user: &str, node: &str, max: usize) -> bool {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let nodes = users.entry(user.to_owned()).or_default();
+        if nodes.values().sum::<usize>() >= max {
+            return false;
+        }
+        *nodes.entry(node.to_owned()).or_default() += 1;
+        true
+    }
+
+    /// [`InFlight::release`], at once.
+    pub fn release_now(&self, user: &str, node: &str) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(nodes) = users.get_mut(user) else {
+            return;
+        };
+        if let Some(n) = nodes.get_mut(node) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                nodes.remove(node);
+            }
+        }
+        if nodes.is_empty() {
+            users.remove(user);
+        }
+    }
+
+    /// `user`'s requests in flight on `node`.
+    pub fn on(&self, user: &str, node: &str) -> usize {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users
+            .get(user)
+            .and_then(|n| n.get(node))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every user with requests in flight on `node`, with their count there.
+    pub fn all_on(&self, node: &str) -> Vec<(String, usize)> {
+        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        users
+            .iter()
+            .filter_map(|(u, nodes)| nodes.get(node).map(|n| (u.clone(), *n)))
+            .collect()
+    }
+}
+
+impl InFlight for MemoryInFlight {
+    fn reserve<'a>(&'a self, user: &'a str, node: &'a str, max: usize) -> BoxFuture<'a, bool> {
+        std::future::ready(self.reserve_now(user, node, max)).boxed()
+    }
+
+    fn release<'a>(&'a self, user: &'a str, node: &'a str) -> BoxFuture<'a, ()> {
+        self.release_now(user, node);
+        std::future::ready(()).boxed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +196,30 @@ mod tests {
         assert!(
             b.users.lock().expect("lock").is_empty(),
             "nothing kept for users who spent nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_count_on_every_node_and_come_back_when_released() {
+        let f = MemoryInFlight::default();
+        assert!(f.reserve("ada", "n1", 2).await);
+        assert!(f.reserve("ada", "n2", 2).await);
+        assert!(
+            !f.reserve("ada", "n1", 2).await,
+            "two in flight across the nodes"
+        );
+        assert!(f.reserve("ben", "n1", 2).await, "users apart");
+        f.release("ada", "n2").await;
+        assert_eq!((f.on("ada", "n1"), f.on("ada", "n2")), (1, 0));
+        assert!(f.reserve("ada", "n2", 2).await);
+        for node in ["n1", "n2"] {
+            f.release("ada", node).await;
+        }
+        f.release("ben", "n1").await;
+        f.release("ben", "n1").await; // once too often: nothing below zero
+        assert!(
+            f.users.lock().expect("lock").is_empty(),
+            "nothing kept at zero"
         );
     }
 }

@@ -5,7 +5,7 @@
 //! - [`presence`]: who is online in each room, counted per user and per node.
 //! - [`membership`]: "user U joined or left room R", for every node to apply to its sockets.
 //! - [`stops`]: "stop reply R", for the node that writes it.
-//! - [`budgets`]: the bot's tokens spent per user over the last minute.
+//! - [`budgets`]: the bot's tokens spent per user over the last minute, and requests in flight.
 //! - [`leases`]: a name one holder at a time may hold (a room the bot writes in).
 
 pub mod budgets;
@@ -15,7 +15,7 @@ pub mod membership;
 pub mod presence;
 pub mod stops;
 
-pub use budgets::{MemoryTokenBudgets, Spent, TokenBudgets};
+pub use budgets::{InFlight, MemoryInFlight, MemoryTokenBudgets, Spent, TokenBudgets};
 pub use leases::{Leases, MemoryLeases};
 pub use limiter::{Limiter, Limiters, MemoryLimiter, MemoryLimiters, Rate};
 pub use membership::{MemberEvent, Membership, MemoryMembership, Told};
