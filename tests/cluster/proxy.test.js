@@ -40,7 +40,8 @@ test('through nginx with --trust-proxy, each client address has its own new-gues
   const back = await cl.connect({ token: first.session.token }, { via: 5 });
   assert.equal(back.session.userId, first.session.userId);
 
-  await logsShow(cl.nodes, /addr=127\.0\.0\.5\b/);
+  // Each connection's lines name its client's address and, in a cluster, the node.
+  await logsShow(cl.nodes, /addr=127\.0\.0\.5 node=n[012]\}/);
   const logs = await logsShow(cl.nodes, /addr=127\.0\.0\.6\b/);
   assert.doesNotMatch(logs, /addr=127\.0\.0\.1\b/, 'a guest through nginx logged with nginx\'s address');
 });

@@ -53,6 +53,8 @@ pub struct Limits {
     pub typing_timeout: Duration,
     /// Client addresses come from a trusted proxy's `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// One node of several: the connections' log lines name it.
+    pub name_node: bool,
 }
 
 /// Shared state of the chat; cheap to clone.
@@ -189,6 +191,7 @@ impl<A: Adapter> Chat<A> {
                 guest_token_ttl_secs: cfg.auth.guest_token_ttl_secs,
                 typing_timeout: Duration::from_millis(cfg.limits.typing_timeout_ms),
                 trust_proxy: cfg.cluster.trust_proxy,
+                name_node: cfg.cluster.redis_url.is_some(),
             },
         }))
     }

@@ -136,7 +136,16 @@ pub async fn authenticate<A: Adapter>(
         }
     };
     let addr = addr.map_or_else(|| "-".to_owned(), |a| a.to_string());
-    let span = info_span!("conn", user = %identity.user_id, guest = identity.guest, %addr);
+    let span = info_span!(
+        "conn",
+        user = %identity.user_id,
+        guest = identity.guest,
+        %addr,
+        node = tracing::field::Empty
+    );
+    if chat.limits.name_node {
+        span.record("node", tracing::field::display(&chat.node));
+    }
     let flow = Arc::new(Flow::new(&s, &chat.flow_limits, chat.cuts.clone()));
     s.extensions.insert(flow.clone());
     let since = auth
