@@ -3,18 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, ok, send, unique, roomFeed, PG_URL } from '../support/chat.js';
-import { startCluster, tcpProxy } from '../support/cluster.js';
-
-/** Resolves once `/readyz` of `node` answers `status`, with its JSON body. */
-async function readyz(node, status, { timeout = 20000 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const res = await fetch(`${node.url}/readyz`).catch(() => null);
-    if (res?.status === status) return res.json();
-    assert.ok(Date.now() < deadline, `/readyz of ${node.url} never answered ${status} (last: ${res?.status})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { startCluster, tcpProxy, readyz } from '../support/cluster.js';
 
 test('PostgreSQL unreachable: send fails with an internal error ack, /readyz names the database, and everything resumes when it is back', { timeout: 90000 }, async (t) => {
   const pg = new URL(PG_URL);

@@ -8,7 +8,7 @@ import {
   call, ok, unique, assertSeqRange, expectEvent, resumingClient, connectUser,
 } from '../support/chat.js';
 import { waitFor } from '../support/wait.js';
-import { startCluster, fromAddress } from '../support/cluster.js';
+import { startCluster, fromAddress, readyz } from '../support/cluster.js';
 
 /** How long a dead node may stay in presence: it is out 8 s after its last beat (TTL 6 s + a 2 s look), with room to spare. */
 const PRESENCE_BOUND_MS = 12000;
@@ -35,17 +35,6 @@ async function sendAll(socket, room, name, count, { after = () => {} } = {}) {
     after(k);
   }
   return acks;
-}
-
-/** Resolves once `/readyz` of `node` answers `status`, with its JSON body. */
-async function readyz(node, status, { timeout = 15000 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const res = await fetch(`${node.url}/readyz`).catch(() => null);
-    if (res?.status === status) return res.json();
-    assert.ok(Date.now() < deadline, `/readyz of ${node.url} never answered ${status} (last: ${res?.status})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**

@@ -48,6 +48,20 @@ function exec(cmd, args) {
   });
 }
 
+/**
+ * Resolves once `/readyz` of `node` answers `status`, with its JSON body; rejects after
+ * `timeout` ms. (What it reports changes with no event a test could await.)
+ */
+export async function readyz(node, status, { timeout = 20000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const res = await fetch(`${node.url}/readyz`).catch(() => null);
+    if (res?.status === status) return res.json();
+    if (Date.now() > deadline) throw new Error(`/readyz of ${node.url} never answered ${status} (last: ${res?.status})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A Redis server of this test's own on a free port; `stop()` kills it, `start()` runs it again there. */
 export async function privateRedis() {
   const port = await freePort();

@@ -153,13 +153,7 @@ impl<A: Adapter> Chat<A> {
                 node: node.to_owned(),
                 ..crate::bot::BotConfig::from_config(cfg)
             },
-            crate::bot::BotShared {
-                admissions: shared.bot.clone(),
-                stops: shared.stops.clone(),
-                leases: shared.leases.clone(),
-                budgets: shared.budgets.clone(),
-                inflight: shared.inflight.clone(),
-            },
+            shared.bot.clone(),
         );
         Self(Arc::new(Inner {
             writers,

@@ -1,17 +1,13 @@
-//! What the chat's nodes share: the room bus, presence, membership events, the bot's queues,
-//! stop requests, rooms' leases and budgets, and the rate limits. One process is one node with
+//! What the chat's nodes share: the room bus, presence, membership events, the bot's share
+//! (queues, stop requests, rooms' leases, budgets: [`BotShared`]), and the rate limits. One process is one node with
 //! its own; chat instances in one process given the same [`Shared`] act as nodes of one cluster
 //! (the in-process tests), as processes do through Redis (`cluster`).
 
 use std::sync::Arc;
 
 use crate::{
-    bot::{Admissions, MemoryAdmissions},
-    ports::{
-        InFlight, Leases, Limiters, Membership, MemoryInFlight, MemoryLeases, MemoryLimiters,
-        MemoryMembership, MemoryStops, MemoryTokenBudgets, PresenceTable, Presences, Stops,
-        TokenBudgets,
-    },
+    bot::BotShared,
+    ports::{Limiters, Membership, MemoryLimiters, MemoryMembership, PresenceTable, Presences},
     room::{MemoryBus, RoomBus},
 };
 
@@ -24,18 +20,10 @@ pub struct Shared {
     pub presence: Arc<dyn Presences>,
     /// "User U joined or left room R", for each node's sockets of U.
     pub membership: Arc<dyn Membership>,
-    /// The bot's queues, running replies and budgets.
-    pub bot: Arc<dyn Admissions>,
+    /// The bot's queues, cancels, rooms' leases and budgets.
+    pub bot: BotShared,
     /// Rate limits per user.
     pub limiters: Arc<dyn Limiters>,
-    /// Requests to stop a reply another node writes.
-    pub stops: Arc<dyn Stops>,
-    /// Which node writes the bot's reply in a room.
-    pub leases: Arc<dyn Leases>,
-    /// The bot's tokens spent per user.
-    pub budgets: Arc<dyn TokenBudgets>,
-    /// The bot's requests in flight per user.
-    pub inflight: Arc<dyn InFlight>,
 }
 
 impl Default for Shared {
@@ -44,12 +32,8 @@ impl Default for Shared {
             bus: Arc::new(MemoryBus::default()),
             presence: Arc::new(PresenceTable::default()),
             membership: Arc::new(MemoryMembership::default()),
-            bot: Arc::new(MemoryAdmissions::default()),
+            bot: BotShared::in_memory(),
             limiters: Arc::new(MemoryLimiters),
-            stops: Arc::new(MemoryStops::default()),
-            leases: Arc::new(MemoryLeases::default()),
-            budgets: Arc::new(MemoryTokenBudgets::default()),
-            inflight: Arc::new(MemoryInFlight::default()),
         }
     }
 }

@@ -36,7 +36,10 @@ use self::{
     limiter::RedisLimiters, membership::RedisMembership, presence::RedisPresences,
     stops::RedisStops,
 };
-use crate::{bot::MemoryAdmissions, chat::Shared};
+use crate::{
+    bot::{BotShared, MemoryAdmissions},
+    chat::Shared,
+};
 
 /// A node's place in the cluster; cheap to clone.
 #[derive(Debug, Clone)]
@@ -65,12 +68,14 @@ impl Cluster {
             bus: Arc::new(RedisBus::start(redis.clone(), prefix, node).await?),
             presence: Arc::new(presences.clone()),
             membership: Arc::new(RedisMembership::start(redis.clone(), prefix, node).await?),
-            bot: Arc::new(MemoryAdmissions::default()),
+            bot: BotShared {
+                admissions: Arc::new(MemoryAdmissions::default()),
+                stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
+                leases: Arc::new(RedisLeases::new(redis.clone(), prefix)),
+                budgets: Arc::new(RedisTokenBudgets::new(redis.clone(), prefix)),
+                inflight: inflight.clone(),
+            },
             limiters: Arc::new(RedisLimiters::new(redis.clone(), prefix)),
-            stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
-            leases: Arc::new(RedisLeases::new(redis.clone(), prefix)),
-            budgets: Arc::new(RedisTokenBudgets::new(redis.clone(), prefix)),
-            inflight: inflight.clone(),
         };
         Ok(Self {
             redis,
