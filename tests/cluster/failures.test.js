@@ -8,7 +8,7 @@ import {
   call, ok, unique, assertSeqRange, expectEvent, resumingClient, connectUser,
 } from '../support/chat.js';
 import { waitFor } from '../support/wait.js';
-import { startCluster, fromAddress, readyz } from '../support/cluster.js';
+import { startCluster, fromAddress, readyz, untilLogs } from '../support/cluster.js';
 
 /** How long a dead node may stay in presence: it is out 8 s after its last beat (TTL 6 s + a 2 s look), with room to spare. */
 const PRESENCE_BOUND_MS = 12000;
@@ -41,19 +41,14 @@ async function sendAll(socket, room, name, count, { after = () => {} } = {}) {
  * The node whose log names the most of `addrs` as a connection's address (`addr=…`), once
  * every one of them is in some node's log (stderr is read as it comes).
  */
-async function busiestNode(cl, addrs, { timeout = 5000 } = {}) {
-  const deadline = Date.now() + timeout;
+function busiestNode(cl, addrs) {
   const names = (log, a) => new RegExp(`addr=${a.replaceAll('.', '\\.')}\\b`).test(log);
-  for (;;) {
-    const logs = cl.nodes.map((n) => n.stderr());
+  return untilLogs(cl.nodes, (logs) => {
+    if (!addrs.every((a) => logs.some((log) => names(log, a)))) return null;
     const counts = logs.map((log) => addrs.filter((a) => names(log, a)).length);
-    if (addrs.every((a) => logs.some((log) => names(log, a)))) {
-      const i = counts.indexOf(Math.max(...counts));
-      return { i, count: counts[i] };
-    }
-    assert.ok(Date.now() < deadline, `not every client address is in the nodes' logs: ${counts}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    const i = counts.indexOf(Math.max(...counts));
+    return { i, count: counts[i] };
+  }, 'not every client address is in the nodes\' logs');
 }
 
 test('kill -9 of a node under traffic: its clients reconnect through nginx to another node and recover by position; every acked message reaches everyone once', { timeout: 90000 }, async (t) => {

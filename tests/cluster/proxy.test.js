@@ -4,21 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectUser, refused, launch } from '../support/chat.js';
-import { startCluster } from '../support/cluster.js';
+import { startCluster, untilLogs } from '../support/cluster.js';
 import { clientPool } from '../support/clients.js';
 
 // The connection's log lines (info) name the address.
 const LIMIT = ['--guests-per-minute', '2', '--log-filter', 'warn,server::chat=info'];
 
-/** Resolves once the servers' logs match `re` (their stderr is read as it comes). */
-async function logsShow(servers, re, { timeout = 5000 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const logs = servers.map((s) => s.stderr()).join('\n');
-    if (re.test(logs)) return logs;
-    assert.ok(Date.now() < deadline, `no log line matches ${re}:\n${logs.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The servers' logs joined, once they match `re`. */
+function logsShow(servers, re) {
+  return untilLogs(servers, (logs) => re.test(logs.join('\n')) && logs.join('\n'), `no log line matches ${re}`);
 }
 
 /** A `connect_error` is the server's refusal over the new-guest limit. */

@@ -62,6 +62,22 @@ export async function readyz(node, status, { timeout = 20000 } = {}) {
   }
 }
 
+/**
+ * Resolves with what `test(logs)` returns once it is truthy, `logs` being each server's stderr
+ * so far (read as it comes, so a line logged a moment ago may not be there yet); rejects after
+ * `timeout` ms saying `what`.
+ */
+export async function untilLogs(servers, test, what, { timeout = 5000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const logs = servers.map((s) => s.stderr());
+    const found = test(logs);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`${what}; logs:\n${logs.join('\n').slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A Redis server of this test's own on a free port; `stop()` kills it, `start()` runs it again there. */
 export async function privateRedis() {
   const port = await freePort();

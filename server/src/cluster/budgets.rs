@@ -81,23 +81,14 @@ impl RedisTokenBudgets {
 impl TokenBudgets for RedisTokenBudgets {
     fn spent<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Spent> {
         async move {
-            if !self.redis.is_up() {
-                return self.fallback.spent_now(user);
-            }
-            let spent = SPENT
-                .key(self.key(user))
-                .arg(BUCKET_SECS)
-                .invoke_async::<(u64, u64)>(&mut self.redis.conn())
-                .await;
-            match spent {
-                Ok((tokens, ms)) => Spent {
+            let mut spent = SPENT.prepare_invoke();
+            spent.key(self.key(user)).arg(BUCKET_SECS);
+            match self.redis.run::<(u64, u64)>("a token budget", &spent).await {
+                Some((tokens, ms)) => Spent {
                     tokens,
                     frees_in: Duration::from_millis(ms),
                 },
-                Err(e) => {
-                    self.redis.failed("a token budget", &e);
-                    self.fallback.spent_now(user)
-                }
+                None => self.fallback.spent_now(user),
             }
         }
         .boxed()
@@ -107,17 +98,12 @@ impl TokenBudgets for RedisTokenBudgets {
         async move {
             // Counted here too, for the time Redis is away.
             self.fallback.spend_now(user, tokens);
-            if tokens == 0 || !self.redis.is_up() {
-                return;
-            }
-            let spent = SPEND
-                .key(self.key(user))
-                .arg(BUCKET_SECS)
-                .arg(tokens)
-                .invoke_async::<u8>(&mut self.redis.conn())
-                .await;
-            if let Err(e) = spent {
-                self.redis.failed("spending a token budget", &e);
+            if tokens > 0 {
+                let mut spend = SPEND.prepare_invoke();
+                spend.key(self.key(user)).arg(BUCKET_SECS).arg(tokens);
+                self.redis
+                    .run::<u8>("spending a token budget", &spend)
+                    .await;
             }
         }
         .boxed()

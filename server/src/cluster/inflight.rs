@@ -106,17 +106,17 @@ impl RedisInFlight {
     /// Writes this node's count for `user` as it is now.
     async fn write(&self, user: &str) {
         let count = self.mine.on(user, &self.node);
-        let written = WRITE
+        let mut write = WRITE.prepare_invoke();
+        write
             .key(self.user_key(user))
             .key(self.node_key(&self.node))
             .arg(&self.node)
             .arg(count)
-            .arg(user)
-            .invoke_async::<u8>(&mut self.redis.conn())
+            .arg(user);
+        // Not written: the next write of this user, or of all when Redis is back, mends it.
+        self.redis
+            .run::<u8>("a count of requests in flight", &write)
             .await;
-        if let Err(e) = written {
-            self.redis.failed("a count of requests in flight", &e);
-        }
     }
 
     /// Writes every count of this node again (the connection is back: Redis may have lost
@@ -146,30 +146,24 @@ impl InFlight for RedisInFlight {
             if !self.mine.reserve_now(user, node, max) {
                 return false; // over the bound on this node alone
             }
-            if !self.redis.is_up() {
-                return true;
-            }
             let count = self.mine.on(user, node);
-            let fits = RESERVE
+            let mut reserve = RESERVE.prepare_invoke();
+            reserve
                 .key(self.user_key(user))
                 .key(self.node_key(node))
                 .arg(node)
                 .arg(max)
                 .arg(count)
-                .arg(user)
-                .invoke_async::<u8>(&mut self.redis.conn())
-                .await;
-            match fits {
-                Ok(1) => true,
-                Ok(_) => {
-                    self.mine.release_now(user, node);
-                    false
-                }
-                Err(e) => {
-                    self.redis.failed("a count of requests in flight", &e);
-                    true
-                }
+                .arg(user);
+            let fits = self
+                .redis
+                .run::<u8>("a count of requests in flight", &reserve);
+            // Without an answer from Redis the bound holds on this node alone.
+            if fits.await.is_some_and(|f| f == 0) {
+                self.mine.release_now(user, node);
+                return false;
             }
+            true
         }
         .boxed()
     }
@@ -177,9 +171,7 @@ impl InFlight for RedisInFlight {
     fn release<'a>(&'a self, user: &'a str, node: &'a str) -> BoxFuture<'a, ()> {
         async move {
             self.mine.release_now(user, node);
-            if self.redis.is_up() {
-                self.write(user).await;
-            }
+            self.write(user).await;
         }
         .boxed()
     }

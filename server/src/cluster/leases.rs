@@ -59,38 +59,24 @@ impl RedisLeases {
 impl Leases for RedisLeases {
     fn take<'a>(&'a self, name: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, bool> {
         async move {
-            if !self.redis.is_up() {
-                return true;
-            }
             let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-            let taken = TAKE
-                .key(self.key(name))
-                .arg(holder)
-                .arg(ms)
-                .invoke_async::<u8>(&mut self.redis.conn())
-                .await;
-            match taken {
-                Ok(taken) => taken == 1,
-                Err(e) => {
-                    self.redis.failed("a lease", &e);
-                    true
-                }
-            }
+            let mut take = TAKE.prepare_invoke();
+            take.key(self.key(name)).arg(holder).arg(ms);
+            // Without an answer from Redis this node serves alone: the lease is its own.
+            self.redis
+                .run::<u8>("a lease", &take)
+                .await
+                .is_none_or(|t| t == 1)
         }
         .boxed()
     }
 
     fn give_back<'a>(&'a self, name: &'a str, holder: &'a str) -> BoxFuture<'a, ()> {
         async move {
-            let given = GIVE_BACK
-                .key(self.key(name))
-                .arg(holder)
-                .invoke_async::<u8>(&mut self.redis.conn())
-                .await;
+            let mut give = GIVE_BACK.prepare_invoke();
+            give.key(self.key(name)).arg(holder);
             // Not given back: it runs out by itself.
-            if let Err(e) = given {
-                self.redis.failed("giving a lease back", &e);
-            }
+            self.redis.run::<u8>("giving a lease back", &give).await;
         }
         .boxed()
     }

@@ -79,25 +79,18 @@ struct RedisLimiter {
 impl Limiter for RedisLimiter {
     fn check<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Duration>> {
         async move {
-            if !self.redis.is_up() {
-                return self.fallback.check(key).await;
-            }
             let period = u64::try_from(self.rate.period.as_micros())
                 .unwrap_or(u64::MAX)
                 .max(1);
-            let result = CHECK
+            let mut check = CHECK.prepare_invoke();
+            check
                 .key(format!("{}{key}", self.key))
                 .arg(period)
-                .arg(self.rate.burst)
-                .invoke_async::<u64>(&mut self.redis.conn())
-                .await;
-            match result {
-                Ok(0) => Ok(()),
-                Ok(wait_ms) => Err(Duration::from_millis(wait_ms)),
-                Err(e) => {
-                    self.redis.failed("a rate limit", &e);
-                    self.fallback.check(key).await
-                }
+                .arg(self.rate.burst);
+            match self.redis.run::<u64>("a rate limit", &check).await {
+                Some(0) => Ok(()),
+                Some(wait_ms) => Err(Duration::from_millis(wait_ms)),
+                None => self.fallback.check(key).await,
             }
         }
         .boxed()

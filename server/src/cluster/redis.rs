@@ -140,6 +140,25 @@ impl Redis {
         self.errors.load(Ordering::Relaxed)
     }
 
+    /// Runs a Lua script: its answer, or `None` while Redis is down or when it fails (counted
+    /// and logged as `what`), for the caller's fallback.
+    pub async fn run<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> Option<T> {
+        if !self.is_up() {
+            return None;
+        }
+        match script.invoke_async::<T>(&mut self.conn()).await {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                self.failed(what, &e);
+                None
+            }
+        }
+    }
+
     /// Counts a failed command.
     pub fn failed(&self, what: &str, e: &redis::RedisError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
