@@ -37,7 +37,7 @@ use crate::{
 use self::typing::Typing;
 use crate::{
     ports::{Limiter, Presence, Rate},
-    room::{Feeds, Since, SocketSink, Writers},
+    room::{Feeds, Since, SocketSink, Writers, chat_room},
 };
 
 /// Settings the handlers need, taken from [`Config`].
@@ -295,6 +295,7 @@ impl<A: Adapter> Chat<A> {
                 self.writers.notice(room, "presence", &note, None);
             }
         }
+        socket.join(chat_room(room));
         let sink = SocketSink::new(socket.clone(), conn.flow.clone(), &conn.identity.user_id);
         Ok(self.feeds.subscribe(room, sink, since).await?.seq)
     }
@@ -309,6 +310,7 @@ impl<A: Adapter> Chat<A> {
             }
             self.depart(conn, room).await;
         }
+        socket.leave(chat_room(room));
         self.feeds.unsubscribe(room, socket.id).await;
     }
 

@@ -48,7 +48,7 @@ pub use bus::{MemoryBus, RoomBus};
 pub use convert::{store_error, to_wire};
 pub use feed::Since;
 pub use hub::{Feeds, RoomWriter, Writers};
-pub use keys::user_room;
+pub use keys::{chat_room, user_room};
 pub use sink::{Sink, SocketSink};
 
 /// How long a room's writer or feed with nothing to do keeps running.
