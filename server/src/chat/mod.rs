@@ -8,6 +8,7 @@
 //!   reply with the ack envelope.
 
 pub mod auth;
+pub mod broadcast;
 mod conn;
 pub mod handlers;
 mod presence;
@@ -45,6 +46,8 @@ use crate::{
 pub struct Limits {
     /// Longest text in bytes.
     pub max_message_bytes: usize,
+    /// Largest plain event from a backend, serialized, in bytes (the transport's payload limit).
+    pub max_event_bytes: u64,
     /// Guests allowed.
     pub allow_guests: bool,
     /// Guest token lifetime.
@@ -82,6 +85,8 @@ pub struct Inner<A: Adapter> {
     pub presence: Arc<dyn Presence>,
     /// Users gaining and losing rooms, told to every node.
     pub membership: Arc<dyn crate::ports::Membership>,
+    /// Plain events from backends for rooms' and users' sockets, on every node.
+    pub broadcasts: Arc<dyn crate::ports::Broadcasts>,
     /// Typing notices.
     pub typing: Typing,
     /// Token signing.
@@ -163,6 +168,7 @@ impl<A: Adapter> Chat<A> {
             node: node.to_owned(),
             presence: shared.presence.node(node),
             membership: shared.membership.clone(),
+            broadcasts: shared.broadcasts.clone(),
             typing: Typing::new(Duration::from_millis(cfg.limits.typing_timeout_ms)),
             tokens,
             limiter,
@@ -181,6 +187,7 @@ impl<A: Adapter> Chat<A> {
             presence_order: tokio::sync::Mutex::new(()),
             limits: Limits {
                 max_message_bytes: cfg.limits.max_message_bytes,
+                max_event_bytes: cfg.transport.max_payload_bytes,
                 allow_guests: cfg.auth.allow_guests,
                 guest_token_ttl_secs: cfg.auth.guest_token_ttl_secs,
                 typing_timeout: Duration::from_millis(cfg.limits.typing_timeout_ms),
@@ -199,6 +206,7 @@ impl<A: Adapter> Chat<A> {
     {
         use socketioxide::handler::ConnectHandler;
         handlers::follow_membership(self.clone(), io.clone());
+        broadcast::follow(self.clone(), io.clone());
         self.housekeeping();
         let chat = self.clone();
         let middleware_chat = self.clone();

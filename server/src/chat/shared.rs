@@ -1,5 +1,6 @@
 //! What the chat's nodes share: the room bus, presence, membership events, the bot's share
-//! (queues, stop requests, rooms' leases, budgets: [`BotShared`]), and the rate limits. One process is one node with
+//! (queues, stop requests, rooms' leases, budgets: [`BotShared`]), the rate limits and plain
+//! events from backends. One process is one node with
 //! its own; chat instances in one process given the same [`Shared`] act as nodes of one cluster
 //! (the in-process tests), as processes do through Redis (`cluster`).
 
@@ -7,7 +8,10 @@ use std::sync::Arc;
 
 use crate::{
     bot::BotShared,
-    ports::{Limiters, Membership, MemoryLimiters, MemoryMembership, PresenceTable, Presences},
+    ports::{
+        Broadcasts, Limiters, Membership, MemoryBroadcasts, MemoryLimiters, MemoryMembership,
+        PresenceTable, Presences,
+    },
     room::{MemoryBus, RoomBus},
 };
 
@@ -24,6 +28,8 @@ pub struct Shared {
     pub bot: BotShared,
     /// Rate limits per user.
     pub limiters: Arc<dyn Limiters>,
+    /// Plain events from backends for rooms' and users' sockets.
+    pub broadcasts: Arc<dyn Broadcasts>,
 }
 
 impl Default for Shared {
@@ -34,6 +40,7 @@ impl Default for Shared {
             membership: Arc::new(MemoryMembership::default()),
             bot: BotShared::in_memory(),
             limiters: Arc::new(MemoryLimiters),
+            broadcasts: Arc::new(MemoryBroadcasts::default()),
         }
     }
 }

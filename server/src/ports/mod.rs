@@ -7,7 +7,9 @@
 //! - [`stops`]: "stop reply R", for the node that writes it.
 //! - [`budgets`]: the bot's tokens spent per user over the last minute, and requests in flight.
 //! - [`leases`]: a name one holder at a time may hold (a room the bot writes in).
+//! - [`broadcasts`]: plain events for rooms' or users' sockets (the HTTP API, the Redis emitter).
 
+pub mod broadcasts;
 pub mod budgets;
 pub mod leases;
 pub mod limiter;
@@ -15,6 +17,7 @@ pub mod membership;
 pub mod presence;
 pub mod stops;
 
+pub use broadcasts::{Broadcast, Broadcasts, MemoryBroadcasts};
 pub use budgets::{InFlight, MemoryInFlight, MemoryTokenBudgets, Spent, TokenBudgets};
 pub use leases::{Leases, MemoryLeases};
 pub use limiter::{Limiter, Limiters, MemoryLimiter, MemoryLimiters, Rate};

@@ -192,3 +192,26 @@ pub struct ReadAck {
     /// The mark now in force.
     pub seq: i64,
 }
+
+/// Every event the chat server emits to its clients (the `bot:` ones are reserved as a family).
+pub const SERVER_EVENTS: &[&str] = &[
+    "session", "message", "messages", "edited", "deleted", "presence", "typing", "read", "joined",
+    "left",
+];
+
+/// Names socket.io itself gives meaning to on a client.
+pub const SOCKET_IO_EVENTS: &[&str] = &[
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Whether a plain event from a backend (the HTTP API, the Redis emitter) may not use `name`:
+/// a chat event (it would corrupt the clients' view of their rooms), a `bot:` event, or one
+/// socket.io reserves.
+pub fn is_reserved_event(name: &str) -> bool {
+    name.starts_with("bot:") || SERVER_EVENTS.contains(&name) || SOCKET_IO_EVENTS.contains(&name)
+}
