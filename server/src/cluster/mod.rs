@@ -6,7 +6,7 @@
 //!   `presence`: who is online, per node; `limiter`: rate limits shared by every node;
 //!   `stops`: cancels of replies another node writes; `leases`: which node writes the bot's
 //!   reply in a room; `budgets`: the bot's tokens spent per user; `inflight`: its requests in
-//!   flight per user.
+//!   flight per user; `emitter`: plain events in `@socket.io/redis-emitter`'s format.
 //! - `nodes`: beats, and taking a dead node out (its presence, its streaming replies).
 //! - `adapter`: socketioxide-redis on the same connection.
 //!
@@ -15,6 +15,7 @@
 mod adapter;
 mod budgets;
 mod bus;
+mod emitter;
 mod inflight;
 mod leases;
 mod limiter;
@@ -32,9 +33,9 @@ pub use self::adapter::{AdapterDriver, ClusterAdapter};
 pub use self::nodes::{BEAT, TTL};
 pub use self::redis::{Link, Redis};
 use self::{
-    budgets::RedisTokenBudgets, bus::RedisBus, inflight::RedisInFlight, leases::RedisLeases,
-    limiter::RedisLimiters, membership::RedisMembership, presence::RedisPresences,
-    stops::RedisStops,
+    budgets::RedisTokenBudgets, bus::RedisBus, emitter::RedisBroadcasts, inflight::RedisInFlight,
+    leases::RedisLeases, limiter::RedisLimiters, membership::RedisMembership,
+    presence::RedisPresences, stops::RedisStops,
 };
 use crate::{
     bot::{BotShared, MemoryAdmissions},
@@ -76,6 +77,7 @@ impl Cluster {
                 inflight: inflight.clone(),
             },
             limiters: Arc::new(RedisLimiters::new(redis.clone(), prefix)),
+            broadcasts: Arc::new(RedisBroadcasts::start(redis.clone(), prefix, node).await?),
         };
         Ok(Self {
             redis,

@@ -179,6 +179,20 @@ impl Redis {
         self.conn.clone().subscribe(channel).await
     }
 
+    /// Follows every channel matching `pattern` (Redis glob syntax): `handler` gets their
+    /// messages, in order, and [`Link::Back`] after an outage.
+    pub async fn psubscribe(
+        &self,
+        pattern: &str,
+        handler: impl Fn(Link) + Send + Sync + 'static,
+    ) -> redis::RedisResult<()> {
+        self.handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pattern.to_owned(), Arc::new(handler));
+        self.conn.clone().psubscribe(pattern).await
+    }
+
     /// Stops following `channel`.
     pub async fn unsubscribe(&self, channel: &str) -> redis::RedisResult<()> {
         self.handlers
@@ -220,7 +234,7 @@ impl Redis {
     }
 }
 
-/// Hands each pushed message to its channel's handler; notes a lost connection.
+/// Hands each pushed message to its channel's (or pattern's) handler; notes a lost connection.
 async fn route(
     mut pushes: mpsc::UnboundedReceiver<PushInfo>,
     handlers: Arc<RwLock<HashMap<String, Handler>>>,
@@ -235,22 +249,37 @@ async fn route(
                 else {
                     continue;
                 };
-                let handler = String::from_utf8(channel).ok().and_then(|channel| {
-                    handlers
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .get(&channel)
-                        .cloned()
-                });
-                if let Some(handler) = handler {
-                    handler(Link::Message(payload));
-                }
+                hand_over(&handlers, &channel, payload);
+            }
+            PushKind::PMessage => {
+                // A pattern's message: the pattern, the channel, the payload.
+                let mut data = push.data.into_iter();
+                let (Some(Value::BulkString(pattern)), _, Some(Value::BulkString(payload))) =
+                    (data.next(), data.next(), data.next())
+                else {
+                    continue;
+                };
+                hand_over(&handlers, &pattern, payload);
             }
             PushKind::Disconnection => {
                 lost.store(true, Ordering::Relaxed);
             }
             _ => {}
         }
+    }
+}
+
+/// Gives `payload` to the handler of the channel or pattern `name`, if there is one.
+fn hand_over(handlers: &RwLock<HashMap<String, Handler>>, name: &[u8], payload: Vec<u8>) {
+    let handler = std::str::from_utf8(name).ok().and_then(|name| {
+        handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    });
+    if let Some(handler) = handler {
+        handler(Link::Message(payload));
     }
 }
 
