@@ -20,6 +20,7 @@
 //! - [`chat`]: the chat application: identity, rooms, messages, presence, typing, receipts.
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
 //!   (embedded offline bot or any OpenAI-compatible API).
+//! - [`metrics`]: Prometheus metrics: their names, bounded labels, the `/metrics` listener.
 //! - [`clock`], [`ids`]: wall-clock time and server-made ids.
 //! - [`peer`]: a client's address, from the TCP peer or a trusted proxy's `X-Forwarded-For`.
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
@@ -33,6 +34,7 @@ pub mod config;
 pub mod cut;
 pub mod flow;
 pub mod ids;
+pub mod metrics;
 pub mod peer;
 pub mod ports;
 pub mod room;

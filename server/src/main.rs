@@ -32,6 +32,10 @@ async fn main() -> ExitCode {
     };
     let cfg = loaded.config;
     telemetry::init(cfg.server.log_format, &cfg.server.log_filter);
+    if cfg.metrics.metrics_listen.is_some() {
+        // Before anything counts: handles taken earlier would stay no-ops.
+        server::metrics::export::install();
+    }
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
@@ -256,8 +260,35 @@ async fn serve_node<A: Adapter>(
         signal.await;
         bot.stop(bot_deadline).await;
     };
+    let metrics = start_metrics(&cfg, &chat, &io).await?;
     println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
+    if let Some(metrics) = &metrics {
+        println!("{}", metrics.line());
+    }
     serve::serve(&cfg, listener, router, io, readiness, shutdown).await?;
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
+    }
     store.close().await;
     Ok(())
+}
+
+/// The `--metrics-listen` listener, if asked for: its scrapes read this node's sockets and rooms.
+async fn start_metrics<A: Adapter>(
+    cfg: &Config,
+    chat: &Chat<A>,
+    io: &SocketIo<A>,
+) -> anyhow::Result<Option<server::metrics::export::Listener>> {
+    let Some(addr) = cfg.metrics.metrics_listen else {
+        return Ok(None);
+    };
+    let (chat, io) = (chat.clone(), io.clone());
+    let scrape = Arc::new(move || {
+        server::metrics::export::connections(&io, &["/"]);
+        server::metrics::rooms_live(chat.feeds.running());
+    });
+    let listener = server::metrics::export::Listener::start(addr, scrape)
+        .await
+        .with_context(|| format!("in metrics_listen: cannot listen on {addr}"))?;
+    Ok(Some(listener))
 }

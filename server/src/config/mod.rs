@@ -11,9 +11,11 @@
 mod cluster;
 mod kinds;
 mod load;
+mod metrics;
 mod sections;
 mod validate;
 
+pub use self::metrics::MetricsOptions;
 pub use cluster::ClusterOptions;
 pub use kinds::{LogFormat, ParserKind, SqliteSynchronous, Transport};
 pub use load::ConfigError;
@@ -87,6 +89,11 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub cluster: ClusterOptions,
+
+    /// Prometheus metrics on a listener of their own.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub metrics: MetricsOptions,
 }
 
 /// Commands other than serving.
