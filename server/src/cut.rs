@@ -62,6 +62,13 @@ fn aborted() -> io::Error {
     io::Error::new(io::ErrorKind::ConnectionAborted, "cut by the server")
 }
 
+/// Counts the bytes a write took (every client connection's, see [`crate::metrics`]).
+fn count_sent(polled: &Poll<io::Result<usize>>) {
+    if let Poll::Ready(Ok(n)) = polled {
+        crate::metrics::meters().sent_bytes.increment(*n as u64);
+    }
+}
+
 /// A stream that fails once its [`Cut`] is cut.
 #[derive(Debug)]
 pub struct Cuttable<S> {
@@ -78,7 +85,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Cuttable<S> {
         if self.cut.is_cut() {
             return Poll::Ready(Err(aborted()));
         }
+        let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            let read = buf.filled().len().saturating_sub(before);
+            crate::metrics::meters()
+                .received_bytes
+                .increment(read as u64);
+        }
         if polled.is_pending() {
             self.cut.0.reader.register(cx.waker());
             if self.cut.is_cut() {
@@ -99,6 +113,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Cuttable<S> {
             return Poll::Ready(Err(aborted()));
         }
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        count_sent(&polled);
         if polled.is_pending() {
             self.cut.0.writer.register(cx.waker());
             if self.cut.is_cut() {
@@ -128,6 +143,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Cuttable<S> {
             return Poll::Ready(Err(aborted()));
         }
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        count_sent(&polled);
         if polled.is_pending() {
             self.cut.0.writer.register(cx.waker());
             if self.cut.is_cut() {

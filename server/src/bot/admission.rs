@@ -115,6 +115,11 @@ struct State {
     member_of: HashMap<String, (bool, bool)>,
 }
 
+/// Moves [`BOT_QUEUE_LENGTH`](crate::metrics::BOT_QUEUE_LENGTH) by `by` requests.
+fn waiting_changed(by: f64) {
+    ::metrics::gauge!(crate::metrics::BOT_QUEUE_LENGTH).increment(by);
+}
+
 /// Admission in memory.
 #[derive(Debug, Default)]
 pub struct MemoryAdmissions(Mutex<State>);
@@ -156,6 +161,7 @@ impl Admissions for MemoryAdmissions {
         }
         let id = request.request_id.clone();
         queue.waiting.push_back(request);
+        waiting_changed(1.0);
         Queued::Waiting(id, queue.waiting.len())
     }
 
@@ -175,6 +181,7 @@ impl Admissions for MemoryAdmissions {
         let queue = state.rooms.get_mut(room)?;
         queue.running = None;
         let next = queue.waiting.pop_front()?;
+        waiting_changed(-1.0);
         queue.run(&next);
         Some((next, queue.positions()))
     }
@@ -194,6 +201,7 @@ impl Admissions for MemoryAdmissions {
             return Cancelled::NotFound;
         };
         let removed = queue.waiting.remove(at);
+        waiting_changed(-1.0);
         let user = removed.map(|r| r.user_id).unwrap_or_default();
         Cancelled::Waiting(user, queue.positions())
     }
@@ -201,6 +209,7 @@ impl Admissions for MemoryAdmissions {
     fn clear(&self, room: &str) {
         if let Some(queue) = self.lock().rooms.get_mut(room) {
             queue.running = None;
+            waiting_changed(-(queue.waiting.len() as f64));
             queue.waiting.clear();
         }
     }

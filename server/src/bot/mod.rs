@@ -276,6 +276,7 @@ impl Bot {
     /// Queues the request made by the stored message `request`.
     pub async fn submit(&self, mut admission: Admission, request: &StoredMessage) {
         admission.used = true;
+        ::metrics::counter!(crate::metrics::BOT_REQUESTS_TOTAL).increment(1);
         let request = Request {
             room: admission.room.clone(),
             request_id: request.id.clone(),
@@ -321,8 +322,12 @@ impl Bot {
     /// Stops the reply `id` or removes the waiting request `id` if this node has it.
     async fn cancel_here(&self, room: &str, id: &str) -> bool {
         match self.0.admissions.cancel(room, id) {
-            Cancelled::Running => true,
+            Cancelled::Running => {
+                cancelled("running");
+                true
+            }
             Cancelled::Waiting(user, positions) => {
+                cancelled("waiting");
                 self.settle(&user).await;
                 self.announce_queued(room, positions).await;
                 true
@@ -330,4 +335,9 @@ impl Bot {
             Cancelled::NotFound => false,
         }
     }
+}
+
+/// Counts a cancelled request, `running` or `waiting`.
+fn cancelled(state: &'static str) {
+    ::metrics::counter!(crate::metrics::BOT_CANCELLATIONS_TOTAL, "state" => state).increment(1);
 }

@@ -18,7 +18,10 @@ impl Bot {
     /// Answers requests of one room, one after the other, until none waits.
     pub(super) async fn work(self, next: Request) {
         self.0.running.send_modify(|n| *n += 1);
+        let running = ::metrics::gauge!(crate::metrics::BOT_REPLIES_RUNNING);
+        running.increment(1.0);
         self.work_queue(next).await;
+        running.decrement(1.0);
         self.0.running.send_modify(|n| *n = n.saturating_sub(1));
     }
 
@@ -99,6 +102,8 @@ impl Bot {
         let turns = self.context(&request.room, request.request_seq).await;
         let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
         let mut stream = self.0.backend.complete(Completion { turns });
+        let asked = tokio::time::Instant::now();
+        let mut first_text: Option<tokio::time::Instant> = None;
         let mut text = String::new();
         let mut pending = String::new();
         // Merging: text that arrives at least `coalesce` after the last delta goes out at once;
@@ -131,6 +136,11 @@ impl Bot {
                 chunk = stream.next() => match chunk {
                     None => break,
                     Some(Ok(Chunk::Text(t))) => {
+                        if first_text.is_none() {
+                            first_text = Some(tokio::time::Instant::now());
+                            ::metrics::histogram!(crate::metrics::BOT_FIRST_TOKEN_SECONDS)
+                                .record(asked.elapsed().as_secs_f64());
+                        }
                         text.push_str(&t);
                         pending.push_str(&t);
                         let now = tokio::time::Instant::now();
@@ -147,6 +157,8 @@ impl Bot {
                     Some(Ok(Chunk::Finish(reason))) => finish = FinishReason::from_model(reason),
                     Some(Err(e)) => {
                         warn!(code = e.code, message = %e.message, "reply failed");
+                        ::metrics::counter!(crate::metrics::BOT_UPSTREAM_ERRORS_TOTAL, "kind" => e.code)
+                            .increment(1);
                         finish = FinishReason::Error;
                         error = Some(ReplyError { code: e.code.to_owned(), message: e.message });
                         break;
@@ -159,6 +171,7 @@ impl Bot {
         if !pending.is_empty() {
             delta(pending);
         }
+        record_reply(&finish, first_text, usage, text.len());
         let meta = serde_json::json!({ "finishReason": finish, "usage": usage, "error": error });
         let end = BotEnd {
             room: request.room.clone(),
@@ -216,6 +229,26 @@ impl Bot {
         });
         turns.reverse();
         turns
+    }
+}
+
+/// Counts an ended reply by its finish reason and records its speed: completion tokens (as
+/// reported, else text length / 4) over the time since its first text.
+fn record_reply(
+    finish: &FinishReason,
+    first_text: Option<tokio::time::Instant>,
+    usage: Option<Usage>,
+    text_len: usize,
+) {
+    let finish = crate::metrics::finish_label(finish.as_str());
+    ::metrics::counter!(crate::metrics::BOT_REPLIES_TOTAL, "finish" => finish).increment(1);
+    let Some(first) = first_text else {
+        return;
+    };
+    let tokens = usage.map_or((text_len / 4) as u64, |u| u.completion_tokens);
+    let took = first.elapsed().as_secs_f64();
+    if tokens > 0 && took > 0.0 {
+        ::metrics::histogram!(crate::metrics::BOT_TOKENS_PER_SECOND).record(tokens as f64 / took);
     }
 }
 

@@ -33,6 +33,9 @@ struct Envelope<'a> {
     node: Cow<'a, str>,
     room: Cow<'a, str>,
     event: Wire,
+    /// When it was published, in ms since the epoch on the publisher's clock (for the bus lag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sent: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -171,15 +174,26 @@ impl RedisBus {
     }
 }
 
+/// Records how long an event took from another node's publication to here.
+fn record_lag(sent: Option<i64>) {
+    if let Some(sent) = sent {
+        let lag = (crate::clock::now_ms() - sent).max(0) as f64 / 1000.0;
+        ::metrics::histogram!(crate::metrics::CLUSTER_BUS_LAG_SECONDS).record(lag);
+    }
+}
+
 /// What arrives on the bus channel, handed to this node's feeds.
 fn receive(local: &MemoryBus, me: &str, link: Link) {
     match link {
         Link::Message(payload) => match serde_json::from_slice::<Envelope<'_>>(&payload) {
             Ok(envelope) if envelope.node == me => {}
-            Ok(envelope) => match envelope.event.into_event() {
-                Some(event) => local.publish(&envelope.room, event),
-                None => debug!("bus: an event this node does not know, skipped"),
-            },
+            Ok(envelope) => {
+                record_lag(envelope.sent);
+                match envelope.event.into_event() {
+                    Some(event) => local.publish(&envelope.room, event),
+                    None => debug!("bus: an event this node does not know, skipped"),
+                }
+            }
             Err(e) => warn!(cause = %e, "bus: a message that does not decode, skipped"),
         },
         Link::Back => {
@@ -196,6 +210,7 @@ impl RoomBus for RedisBus {
             node: Cow::Borrowed(&self.node),
             room: Cow::Borrowed(room),
             event: Wire::from_event(&event),
+            sent: Some(crate::clock::now_ms()),
         };
         match serde_json::to_vec(&envelope) {
             Ok(payload) => self.redis.publish(&self.channel, payload),

@@ -85,6 +85,8 @@ impl Redis {
                 .set_protocol(redis::ProtocolVersion::RESP3),
         );
         let client = redis::Client::open(info)?;
+        // There from the start, so a rate over it sees the first failure.
+        ::metrics::counter!(crate::metrics::CLUSTER_REDIS_ERRORS_TOTAL).absolute(0);
         let (push_tx, push_rx) = mpsc::unbounded_channel::<PushInfo>();
         let config = ConnectionManagerConfig::new()
             .set_push_sender(push_tx)
@@ -162,6 +164,7 @@ impl Redis {
     /// Counts a failed command.
     pub fn failed(&self, what: &str, e: &redis::RedisError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        ::metrics::counter!(crate::metrics::CLUSTER_REDIS_ERRORS_TOTAL).increment(1);
         warn!(cause = %e, "redis: {what} failed");
     }
 
@@ -319,6 +322,8 @@ async fn watch_link(redis: Redis, up: watch::Sender<bool>, lost: Arc<AtomicBool>
         every.tick().await;
         let mut conn = redis.conn();
         let ping = redis::cmd("PING").query_async::<String>(&mut conn).await;
+        let gauge = ::metrics::gauge!(crate::metrics::CLUSTER_REDIS_UP);
+        gauge.set(if ping.is_ok() { 1.0 } else { 0.0 });
         match ping {
             Ok(_) => {
                 if !*up.borrow() || lost.swap(false, Ordering::Relaxed) {

@@ -132,7 +132,11 @@ impl Flow {
         event: &str,
         frame: &Frame<'_, T>,
     ) -> Delivery {
-        self.try_send(socket, frame.size(), |s| s.emit(event, frame))
+        let delivery = self.try_send(socket, frame.size(), |s| s.emit(event, frame));
+        if delivery == Delivery::Sent {
+            crate::metrics::meters().emitted(event);
+        }
+        delivery
     }
 
     fn try_send<A: Adapter>(
@@ -272,9 +276,15 @@ const PAUSE: (Duration, Duration) = (Duration::from_millis(2), Duration::from_mi
 /// socketioxide's `AckSender::send` fails at once when the socket's queue is full, and the
 /// answer is gone. [`Ack::send`] waits for room in the queue and the budget instead, until the
 /// socket closes or is cut for staying over its budget.
+///
+/// Taking it counts the event as received (its name bounded, see [`crate::metrics`]), and its
+/// answer records how long it took.
 pub struct Ack<A: Adapter = LocalAdapter> {
     socket: Arc<Socket<A>>,
     ack_id: Option<i64>,
+    /// The event's label (an index into the metrics' event names).
+    event: usize,
+    received: std::time::Instant,
 }
 
 impl<A: Adapter> FromMessageParts<A> for Ack<A> {
@@ -282,12 +292,19 @@ impl<A: Adapter> FromMessageParts<A> for Ack<A> {
 
     fn from_message_parts(
         s: &Arc<Socket<A>>,
-        _: &mut socketioxide_core::Value,
+        value: &mut socketioxide_core::Value,
         ack_id: &Option<i64>,
     ) -> Result<Self, Infallible> {
+        let event = socketioxide::extract::Event::from_message_parts(s, value, ack_id)
+            .map_or(crate::metrics::EVENTS.len(), |e| {
+                crate::metrics::event_index(&e)
+            });
+        crate::metrics::meters().received(event);
         Ok(Self {
             socket: s.clone(),
             ack_id: *ack_id,
+            event,
+            received: std::time::Instant::now(),
         })
     }
 }
@@ -307,6 +324,7 @@ impl<A: Adapter> Ack<A> {
         loop {
             let delivery = flow.try_send(&self.socket, frame.size(), |_| self.attempt(&frame));
             if delivery != Delivery::Full {
+                crate::metrics::meters().answered(self.event, self.received.elapsed());
                 return;
             }
             tokio::time::sleep(pause).await;

@@ -402,6 +402,7 @@ impl<S: Sink> Feed<S> {
                 Delivery::Sent => sent(sub),
                 Delivery::Full => {
                     debug!(room = self.room, sid = %sid, event, "slow reader: replaying from here");
+                    ::metrics::counter!(crate::metrics::REPLAY_LAGGING_TOTAL).increment(1);
                     sub.lagging = true;
                 }
                 Delivery::Closed => closed.push(*sid),

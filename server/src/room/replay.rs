@@ -88,6 +88,10 @@ impl<S: Sink> Feed<S> {
             None => return Step::Stop,
         };
         let last = page.last().map_or(after, |m| m.seq);
+        if delivery == Delivery::Sent {
+            ::metrics::counter!(crate::metrics::REPLAYED_MESSAGES_TOTAL)
+                .increment(page.len() as u64);
+        }
         self.after_delivery(sid, delivery, |sub| sub.pos.seq = last)
     }
 

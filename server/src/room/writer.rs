@@ -149,6 +149,7 @@ impl Writer {
             Ok(results) => {
                 for ((_, reply), result) in batch.into_iter().zip(results) {
                     if let Appended::New(stored) = &result {
+                        ::metrics::counter!(crate::metrics::MESSAGES_STORED_TOTAL).increment(1);
                         let entry = Entry {
                             pos: Pos {
                                 seq: stored.seq,

@@ -75,7 +75,9 @@ async fn join_here<A: Adapter>(
     if let Ok(view) = visible_room(chat, user, room).await {
         let info = room_info(&view);
         for socket in &sockets {
-            socket.emit("joined", &info).ok();
+            if socket.emit("joined", &info).is_ok() {
+                crate::metrics::meters().emitted("joined");
+            }
         }
     }
 }
@@ -88,7 +90,9 @@ async fn leave_here<A: Adapter>(chat: &Chat<A>, sockets: Vec<SocketRef<A>>, room
         if let Some(conn) = conn_of(socket) {
             chat.unsubscribe(socket, &conn, room).await;
         }
-        socket.emit("left", &left).ok();
+        if socket.emit("left", &left).is_ok() {
+            crate::metrics::meters().emitted("left");
+        }
     }
 }
 

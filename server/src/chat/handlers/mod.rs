@@ -71,6 +71,9 @@ async fn answer<A: Adapter, T: Serialize>(ack: Ack<A>, result: Answer<T>) {
         }
         Failure::Store(e) => store_error(e),
     });
+    if let Err(e) = &result {
+        crate::metrics::refused(e.code.as_str());
+    }
     if let Err(e) = &result
         && *e == too_many_pending()
     {
@@ -107,8 +110,21 @@ fn room_info(view: &RoomView) -> RoomInfo {
     }
 }
 
-/// The connect middleware: decides who the socket is, or refuses it with `connect_error`.
+/// The connect middleware: decides who the socket is, or refuses it with `connect_error`
+/// (counted by its code).
 pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
+    auth: TryData<Auth>,
+    chat: Chat<A>,
+) -> Result<(), ErrorBody> {
+    let admitted = admit(s, auth, chat).await;
+    if let Err(e) = &admitted {
+        crate::metrics::refused(e.code.as_str());
+    }
+    admitted
+}
+
+async fn admit<A: Adapter>(
     s: SocketRef<A>,
     TryData(auth): TryData<Auth>,
     chat: Chat<A>,
@@ -186,6 +202,8 @@ fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("read", read);
     s.on("cancel", cancel);
     s.on("bot:open", open_bot_room);
+    // Events outside the protocol get no answer; their `Ack` counts them (as `other`).
+    s.on_fallback(async |_: Ack<A>| {});
     s.on_disconnect(on_disconnect);
 }
 
@@ -200,6 +218,12 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, chat: Chat<A>) {
     let span = conn.span.clone();
     async {
         tracing::info!(transport = ?s.transport_type(), "connected");
+        let transport = match s.transport_type() {
+            socketioxide::TransportType::Polling => "polling",
+            socketioxide::TransportType::Websocket => "websocket",
+        };
+        ::metrics::counter!(crate::metrics::CONNECTS_TOTAL, "transport" => transport, "namespace" => "/")
+            .increment(1);
         s.join(user_room(&conn.identity.user_id));
         let id = &conn.identity;
         if let Err(e) = chat
@@ -215,7 +239,9 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, chat: Chat<A>) {
             guest: id.guest,
             token: conn.token.clone(),
         };
-        s.emit("session", &session).ok();
+        if s.emit("session", &session).is_ok() {
+            crate::metrics::meters().emitted("session");
+        }
 
         match chat.store.member_rooms(&id.user_id).await {
             Ok(rooms) => {
@@ -241,6 +267,7 @@ async fn on_disconnect<A: Adapter>(
     let Some(conn) = conn_of(&s) else { return };
     conn.span
         .in_scope(|| tracing::info!(?reason, "disconnected"));
+    crate::metrics::disconnected(reason);
     chat.disconnect(&s, &conn).await;
 }
 
