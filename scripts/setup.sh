@@ -81,6 +81,8 @@ has pg_isready || want postgresql-client
 has redis-server || want redis-server
 has redis-cli || want redis-tools
 has nginx || [ -x /usr/sbin/nginx ] || want nginx
+# The metrics tests check deploy/prometheus/alerts.yml with Prometheus's promtool.
+has promtool || want prometheus
 if pg_local && ! pg_up && [ -z "$(pg_cluster)" ]; then
   want postgresql
 fi

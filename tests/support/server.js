@@ -81,8 +81,9 @@ export function startServer(kind = 'conformance', args = [], { timeout = 10000, 
     proc.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (chunk) => {
+      // Kept after the listening line too: the metrics line follows it (support/metrics.js).
+      if (stdout.length < 100_000) stdout += chunk;
       if (settled) return;
-      stdout += chunk;
       for (const line of stdout.split('\n')) {
         const m = LISTENING.exec(line);
         if (!m) continue;
