@@ -10,6 +10,8 @@
 pub mod auth;
 mod conn;
 pub mod handlers;
+pub mod history;
+pub mod post;
 mod presence;
 pub mod shared;
 pub mod typing;

@@ -8,12 +8,14 @@
 //! - `load`: merging flags, variables, the file and the defaults, and naming what is wrong;
 //! - `validate`: values that parse but make no sense.
 
+mod api;
 mod cluster;
 mod kinds;
 mod load;
 mod sections;
 mod validate;
 
+pub use api::{ApiOptions, parse_key_file};
 pub use cluster::ClusterOptions;
 pub use kinds::{LogFormat, ParserKind, SqliteSynchronous, Transport};
 pub use load::ConfigError;
@@ -87,6 +89,11 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub cluster: ClusterOptions,
+
+    /// The HTTP API for backends: keys, rate, body limit.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub api: ApiOptions,
 }
 
 /// Commands other than serving.
