@@ -91,6 +91,8 @@ describe('api messages', () => {
     assertError(await post(room, { text: 'hi', userId: 'bot' }), 400, 'bad_request', 'the bot');
     assertError(await post(room, { text: 'hi', userId: '' }), 400, 'bad_request', 'empty userId');
     assertError(await post(room, { text: 'hi', name: ' ' }), 400, 'bad_request', 'blank name');
+    assertError(await post(room, { text: 'hi', name: 'n'.repeat(65) }), 400, 'bad_request', 'long name');
+    assertError(await post(room, { text: 'hi', userId: 'u'.repeat(129) }), 400, 'bad_request', 'long userId');
     const page = await ok(ada, 'history', { room });
     assert.equal(page.messages.length, 1, 'only the valid post is stored');
   });
@@ -114,6 +116,11 @@ describe('api messages', () => {
       assertError(await chat.api('POST', path, opts), 400, 'bad_request', what);
     }
     assertError(await chat.api('POST', path, { body: { text: 'y'.repeat(3000) } }), 413, 'too_large', 'body over 2048');
+    // A path parameter that is not UTF-8 once decoded is a 400 too, on every route that has one.
+    assertError(await chat.api('POST', '/api/v1/rooms/%FF/messages', { body: { text: 'hi' } }), 400, 'bad_request', 'room path');
+    assertError(await chat.api('GET', '/api/v1/rooms/%C3%28/history'), 400, 'bad_request', 'history path');
+    assertError(await chat.api('GET', '/api/v1/rooms/%FF'), 400, 'bad_request', 'room detail path');
+    assertError(await chat.api('DELETE', '/api/v1/users/%FF/sessions'), 400, 'bad_request', 'user path');
   });
 
   test('an unknown room is a 404', async () => {

@@ -1,6 +1,7 @@
 //! Who may call the API: a bearer key among those configured, compared in constant time,
 //! then spending one unit of that key's rate. Keys are held as SHA-256 digests only, and the
-//! `Authorization` header is marked sensitive, so no log line, debug print or error carries it.
+//! `Authorization` header is marked sensitive by the app's outermost layer (`app::router`), so
+//! no log line, debug print or error carries it.
 
 use std::sync::Arc;
 
@@ -82,10 +83,7 @@ pub struct Guard {
 
 /// Lets a request with a configured key through, within that key's rate: else `401` (with
 /// `WWW-Authenticate: Bearer`) or `429` (with `Retry-After`).
-pub async fn guard(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {
-    if let Some(value) = req.headers_mut().get_mut(header::AUTHORIZATION) {
-        value.set_sensitive(true);
-    }
+pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let Some(key) = bearer(req.headers()).and_then(|t| guard.keys.find(t)) else {
         let why = if req.headers().contains_key(header::AUTHORIZATION) {
             "the API key is not valid"
