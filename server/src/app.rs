@@ -152,7 +152,16 @@ pub fn router<A: Adapter>(
     if let Some(cors) = cors_layer(&cfg.server.cors_origin) {
         router = router.layer(cors);
     }
-    router
+    // Outermost, so no layer added inside (a request trace, an error log) can print a key.
+    router.layer(middleware::map_request(hide_credentials))
+}
+
+/// Marks `Authorization` sensitive (the HTTP API's keys): `Debug` prints it as `Sensitive`.
+async fn hide_credentials(mut req: Request) -> Request {
+    if let Some(value) = req.headers_mut().get_mut(header::AUTHORIZATION) {
+        value.set_sensitive(true);
+    }
+    req
 }
 
 /// Copies a request's URI and header values out of the connection's read buffer.

@@ -170,12 +170,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         ))
     };
     let Some(url) = &cfg.cluster.redis_url else {
-        let chat: Chat = new_chat(&cfg, chat_on(&server::chat::Shared::default())?, &node);
+        let shared = server::chat::Shared::default();
+        let chat: Chat = new_chat(&cfg, chat_on(&shared)?, &node);
         let (layer, io) = app::socket_io_builder(&cfg)
             .with_state(chat.clone())
             .build_layer();
         chat.register(&io);
-        return serve_node(cfg, store, chat, (layer, io), readiness, cuts).await;
+        let limiters = shared.limiters;
+        return serve_node(cfg, store, chat, (layer, io), readiness, cuts, limiters).await;
     };
     let cluster = Cluster::connect(url, &cfg.cluster.redis_prefix, &node).await?;
     let chat: Chat<ClusterAdapter<_>> = new_chat(&cfg, chat_on(&cluster.shared)?, &node);
@@ -205,7 +207,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         }),
     );
     tracing::info!(node = %node, prefix = %cfg.cluster.redis_prefix, "cluster mode: this node shares its rooms through Redis");
-    let served = serve_node(cfg, store, chat, (layer, io), readiness, cuts).await;
+    let limiters = cluster.shared.limiters.clone();
+    let served = serve_node(cfg, store, chat, (layer, io), readiness, cuts, limiters).await;
     cluster.leave().await;
     served
 }
@@ -233,13 +236,20 @@ async fn serve_node<A: Adapter>(
     (layer, io): (SocketIoLayer<A>, SocketIo<A>),
     readiness: app::Readiness,
     cuts: Arc<server::cut::Cuts>,
+    limiters: Arc<dyn server::ports::Limiters>,
 ) -> anyhow::Result<()> {
+    let node = server::api::node::ChatNode {
+        chat: chat.clone(),
+        io: io.clone(),
+    };
+    let api = server::api::router(&cfg, Arc::new(node), &*limiters)
+        .map_err(|e| anyhow::anyhow!("in api_key_file: {e}"))?;
     let router = app::router(
         &cfg,
         layer,
         readiness.clone(),
         cuts,
-        app::static_files(&cfg.server.static_dir),
+        api.merge(app::static_files(&cfg.server.static_dir)),
     );
     let ended = store
         .end_interrupted(&cfg.server.node_id, &server::bot::Bot::interrupted_meta())

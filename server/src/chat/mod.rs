@@ -11,6 +11,8 @@ pub mod auth;
 pub mod broadcast;
 mod conn;
 pub mod handlers;
+pub mod history;
+pub mod post;
 mod presence;
 pub mod shared;
 pub mod typing;

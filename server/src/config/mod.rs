@@ -8,6 +8,7 @@
 //! - `load`: merging flags, variables, the file and the defaults, and naming what is wrong;
 //! - `validate`: values that parse but make no sense.
 
+mod api;
 mod cluster;
 mod kinds;
 mod load;
@@ -16,6 +17,7 @@ mod sections;
 mod validate;
 
 pub use self::metrics::MetricsOptions;
+pub use api::{ApiOptions, parse_key_file};
 pub use cluster::ClusterOptions;
 pub use kinds::{LogFormat, ParserKind, SqliteSynchronous, Transport};
 pub use load::ConfigError;
@@ -94,6 +96,10 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub metrics: MetricsOptions,
+    /// The HTTP API for backends: keys, rate, body limit.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub api: ApiOptions,
 }
 
 /// Commands other than serving.

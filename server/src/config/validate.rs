@@ -139,6 +139,7 @@ impl Config {
                 "must be at least 16 bytes",
             ));
         }
+        self.api.validate()?;
         self.validate_cluster()
     }
 

@@ -89,4 +89,17 @@ impl Store {
             .map(|r| r.try_get::<String, _>("room_id"))
             .collect::<Result<_, _>>()?)
     }
+
+    /// Every room, public or private, by id: up to `limit` with an id after `after`.
+    pub async fn rooms_page(&self, after: &str, limit: i64) -> Result<Vec<Room>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, private, last_seq, last_rev, bot FROM rooms
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(room_from_row).collect()
+    }
 }

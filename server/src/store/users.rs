@@ -1,4 +1,6 @@
-//! Users: recorded on connect.
+//! Users: recorded on connect (and by the HTTP API for the authors it posts as).
+
+use sqlx::Row;
 
 use super::{Store, StoreError};
 
@@ -32,5 +34,14 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
+    }
+
+    /// The display name a user was last recorded with, if the user is known.
+    pub async fn user_name(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>("name")).transpose()?)
     }
 }

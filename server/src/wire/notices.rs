@@ -17,7 +17,7 @@ pub struct Session {
 }
 
 /// A user as others see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user id.
@@ -49,7 +49,7 @@ pub struct RoomInfo {
 }
 
 /// A chat message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// The room.
@@ -95,7 +95,7 @@ pub struct MessageBatch<'a> {
 }
 
 /// The ack of `send`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Sent {
     /// Message id.
     pub id: String,
@@ -180,7 +180,7 @@ pub struct Left {
 }
 
 /// The answer to `history`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct History {
     /// In `seq` order.
     pub messages: Vec<Message>,

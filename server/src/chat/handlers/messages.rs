@@ -6,39 +6,20 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{Extension, State, TryData};
 use tracing::Instrument;
 
-use super::{Answer, answer, bad_payload, now_ms, refuse, require_member, visible_room};
+use super::{answer, bad_payload, now_ms, refuse, require_member, visible_room};
 use crate::{
-    chat::{Chat, Conn},
+    chat::{
+        Chat, Conn,
+        history::page_limit,
+        post::{Admit, Author},
+    },
     flow::{Ack, Turn},
     room::to_wire,
-    store::{Appended, MessageStatus, NewMessage},
     wire::{
-        CancelReply, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode, History,
-        HistoryQuery, SendMessage, Sent,
+        CancelReply, DeleteMessage, EditMessage, Empty, ErrorBody, ErrorCode, HistoryQuery,
+        SendMessage, Sent,
     },
 };
-
-fn check_text<A: Adapter>(chat: &Chat<A>, text: &str) -> Answer<()> {
-    if text.trim().is_empty() {
-        return refuse(ErrorCode::BadRequest, "text is empty");
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return refuse(
-            ErrorCode::BadRequest,
-            "text has control characters (only tabs and line breaks are allowed)",
-        );
-    }
-    if text.len() > chat.limits.max_message_bytes {
-        return refuse(
-            ErrorCode::TooLarge,
-            format!("text is over {} bytes", chat.limits.max_message_bytes),
-        );
-    }
-    Ok(())
-}
 
 pub(super) async fn send<A: Adapter>(
     turn: Turn,
@@ -49,7 +30,7 @@ pub(super) async fn send<A: Adapter>(
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
-        check_text(&chat, &payload.text)?;
+        chat.check_text(&payload.text)?;
         if payload.client_id.is_empty() || payload.client_id.chars().count() > 64 {
             return refuse(ErrorCode::BadRequest, "clientId must be 1 to 64 characters");
         }
@@ -59,58 +40,43 @@ pub(super) async fn send<A: Adapter>(
         chat.check_rate(&conn.identity.user_id).await?;
         require_member(&chat, &conn, &payload.room).await?;
         let writer = chat.writers.get(&payload.room).await?;
-        // A request for the bot is admitted (or refused) before anything is stored.
-        let admission = if chat.bot.addressed(&payload.room, &payload.text).await {
-            match chat.bot.admit(&payload.room, &conn.identity.user_id).await {
-                Ok(admission) => Some(admission),
-                Err(refused) => {
-                    // A resend of a message already stored gets its first ack, not a refusal.
-                    let user = &conn.identity.user_id;
-                    return match chat
-                        .store
-                        .by_client_id(&payload.room, user, &payload.client_id)
-                        .await
-                    {
-                        Ok(Some(m)) => Ok(Sent {
-                            id: m.id,
-                            seq: m.seq,
-                            ts: m.ts,
-                        }),
-                        _ => Err(refused.into()),
-                    };
-                }
+        let user = &conn.identity.user_id;
+        let admission = match chat
+            .admit(&payload.room, user, &payload.text, &payload.client_id)
+            .await?
+        {
+            Admit::Go(admission) => admission,
+            Admit::Stored(m) => {
+                return Ok(Sent {
+                    id: m.id,
+                    seq: m.seq,
+                    ts: m.ts,
+                });
             }
-        } else {
-            None
         };
         // Later events that read wait until this message is stored (and handed to the bot).
         let _write = turn.write();
+        let author = Author {
+            user_id: user,
+            name: &conn.identity.name,
+        };
         let stored = writer
-            .enqueue(NewMessage {
-                id: crate::ids::new_id("m_", 16),
-                user_id: conn.identity.user_id.clone(),
-                user_name: conn.identity.name.clone(),
-                text: payload.text,
-                ts: now_ms(),
-                client_id: Some(payload.client_id),
-                status: MessageStatus::Done,
-                node: None,
-            })
+            .enqueue(Chat::<A>::new_message(
+                author,
+                payload.text,
+                payload.client_id,
+            ))
             .await;
         // The writer now holds this message in order; the next event may go ahead.
         turn.release();
-        if chat.typing.stop(&payload.room, &conn.identity.user_id) {
+        if chat.typing.stop(&payload.room, user) {
             chat.typing_notice(&payload.room, conn.user(), false);
         }
         let appended = stored
             .await
             .map_err(|_| ErrorBody::new(ErrorCode::Internal, "the room is unavailable"))??;
-        let m = match &appended {
-            Appended::New(m) | Appended::Duplicate(m) => m,
-        };
-        if let (Some(admission), Appended::New(m)) = (admission, &appended) {
-            chat.bot.submit(admission, m).await;
-        }
+        chat.stored(admission, &appended).await;
+        let m = appended.message();
         Ok(Sent {
             id: m.id.clone(),
             seq: m.seq,
@@ -131,7 +97,7 @@ pub(super) async fn edit<A: Adapter>(
 ) {
     let result = async {
         let payload = payload.map_err(bad_payload)?;
-        check_text(&chat, &payload.text)?;
+        chat.check_text(&payload.text)?;
         turn.wait().await?;
         require_member(&chat, &conn, &payload.room).await?;
         let change = chat
@@ -185,20 +151,11 @@ pub(super) async fn history<A: Adapter>(
 ) {
     let result = async {
         let q = payload.map_err(bad_payload)?;
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=100).contains(&limit) {
-            return refuse(ErrorCode::BadRequest, "limit must be 1 to 100");
-        }
+        let limit = page_limit(q.limit)?;
         turn.wait().await?;
         // Public rooms can be read before joining; private ones need membership.
         visible_room(&chat, &conn.identity.user_id, &q.room).await?;
-        let rows = chat
-            .store
-            .history(&q.room, q.before, q.after, limit)
-            .await?;
-        Ok(History {
-            messages: rows.iter().map(to_wire).collect(),
-        })
+        Ok(chat.history(&q.room, q.before, q.after, limit).await?)
     }
     .instrument(conn.span.clone())
     .await;
