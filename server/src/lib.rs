@@ -6,6 +6,8 @@
 //! - [`telemetry`]: `tracing` setup, readable or JSON.
 //! - [`app`]: the app builder shared by the server and the conformance profile: the Socket.IO
 //!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
+//! - [`admin`]: the socket.io Admin UI: the `/admin` namespace (`@socket.io/admin-ui`'s
+//!   protocol) over the chat's sockets, and its page at `/admin-ui/`; beside `cluster`.
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
 //! - [`cut`]: closing one client's transport from the server side (a slow client's).
 //! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
@@ -24,6 +26,7 @@
 //! - [`peer`]: a client's address, from the TCP peer or a trusted proxy's `X-Forwarded-For`.
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
+pub mod admin;
 pub mod app;
 pub mod bot;
 pub mod chat;

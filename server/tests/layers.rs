@@ -1,5 +1,5 @@
-//! Layers import only downward (ARCHITECTURE.md): cluster mode may use the chat, nothing below
-//! it may use cluster mode; the chat may use the bot and the room layer,
+//! Layers import only downward (ARCHITECTURE.md): cluster mode and the Admin UI may use the
+//! chat but not each other, nothing below them may use either; the chat may use the bot and the room layer,
 //! the bot may use the room layer but never the chat, and the room layer neither of them. The
 //! modules under them (storage, wire types, flow control, clock, ids, config) use none of the
 //! three.
@@ -8,31 +8,42 @@ use std::path::{Path, PathBuf};
 
 /// (module path under `src/`, the crate modules it must not name)
 const RULES: &[(&str, &[&str])] = &[
-    ("chat", &["cluster"]),
-    ("bot", &["chat", "cluster"]),
-    ("room", &["chat", "bot", "cluster"]),
+    ("admin", &["cluster"]),
+    ("cluster", &["admin"]),
+    ("chat", &["cluster", "admin"]),
+    ("bot", &["chat", "cluster", "admin"]),
+    ("room", &["chat", "bot", "cluster", "admin"]),
     (
         "ports",
-        &["chat", "bot", "room", "store", "flow", "cluster"],
+        &["chat", "bot", "room", "store", "flow", "cluster", "admin"],
     ),
-    ("store", &["chat", "bot", "room", "flow", "cluster"]),
-    ("wire", &["chat", "bot", "room", "store", "flow", "cluster"]),
-    ("flow", &["chat", "bot", "room", "store", "cluster"]),
+    (
+        "store",
+        &["chat", "bot", "room", "flow", "cluster", "admin"],
+    ),
+    (
+        "wire",
+        &["chat", "bot", "room", "store", "flow", "cluster", "admin"],
+    ),
+    (
+        "flow",
+        &["chat", "bot", "room", "store", "cluster", "admin"],
+    ),
     (
         "clock.rs",
-        &["chat", "bot", "room", "store", "flow", "cluster"],
+        &["chat", "bot", "room", "store", "flow", "cluster", "admin"],
     ),
     (
         "ids.rs",
-        &["chat", "bot", "room", "store", "flow", "cluster"],
+        &["chat", "bot", "room", "store", "flow", "cluster", "admin"],
     ),
     (
         "peer.rs",
-        &["chat", "bot", "room", "store", "flow", "cluster"],
+        &["chat", "bot", "room", "store", "flow", "cluster", "admin"],
     ),
     (
         "config",
-        &["chat", "bot", "room", "store", "flow", "cluster"],
+        &["chat", "bot", "room", "store", "flow", "cluster", "admin"],
     ),
 ];
 

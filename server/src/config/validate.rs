@@ -139,6 +139,7 @@ impl Config {
                 "must be at least 16 bytes",
             ));
         }
+        self.admin.validate()?;
         self.validate_cluster()
     }
 

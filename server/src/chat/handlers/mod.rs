@@ -23,7 +23,10 @@ use self::{
     messages::{cancel, delete, edit, history, send},
     rooms::{add_member, create_room, join_room, leave_room, list_rooms, open_bot_room},
 };
-use super::{Chat, Conn, auth, store_error};
+use super::{
+    Chat, Conn, auth, store_error,
+    watch::{ShownAuth, SocketEvent},
+};
 use crate::{
     clock::now_ms,
     flow::{Ack, Flow, turn::too_many_pending},
@@ -148,6 +151,9 @@ pub async fn authenticate<A: Adapter>(
     }
     let flow = Arc::new(Flow::new(&s, &chat.flow_limits, chat.cuts.clone()));
     s.extensions.insert(flow.clone());
+    if chat.watch.watched() {
+        s.extensions.insert(ShownAuth::of(&auth));
+    }
     let since = auth
         .since
         .iter()
@@ -201,6 +207,7 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, chat: Chat<A>) {
     async {
         tracing::info!(transport = ?s.transport_type(), "connected");
         s.join(user_room(&conn.identity.user_id));
+        chat.watch.tell(SocketEvent::Connected(s.clone()));
         let id = &conn.identity;
         if let Err(e) = chat
             .store
@@ -241,6 +248,7 @@ async fn on_disconnect<A: Adapter>(
     let Some(conn) = conn_of(&s) else { return };
     conn.span
         .in_scope(|| tracing::info!(?reason, "disconnected"));
+    chat.watch.tell(SocketEvent::Disconnected(s.id, reason));
     chat.disconnect(&s, &conn).await;
 }
 
