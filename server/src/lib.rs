@@ -8,6 +8,8 @@
 //!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
 //! - [`api`]: the HTTP API for backends at `/api/v1/` (bearer keys; posts, emits, rooms,
 //!   history, sessions; its OpenAPI document), beside `cluster`, above [`chat`].
+//! - [`admin`]: the socket.io Admin UI: the `/admin` namespace (`@socket.io/admin-ui`'s
+//!   protocol) over the chat's sockets, and its page at `/admin-ui/`; beside `cluster`.
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
 //! - [`cut`]: closing one client's transport from the server side (a slow client's).
 //! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
@@ -27,6 +29,7 @@
 //! - [`peer`]: a client's address, from the TCP peer or a trusted proxy's `X-Forwarded-For`.
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod bot;

@@ -45,6 +45,7 @@ async fn main() -> ExitCode {
             name,
             ttl_secs,
         }) => print_token(&cfg, user, name.as_deref(), *ttl_secs).await,
+        Some(Command::HashPassword { cost }) => print_hash(*cost),
         None => run(cfg).await,
     };
     match result {
@@ -107,6 +108,18 @@ async fn print_token(
         guest: false,
     };
     println!("{}", tokens.mint(&identity, ttl_secs)?);
+    Ok(())
+}
+
+/// Reads a password from stdin (its first line) and prints its bcrypt hash.
+fn print_hash(cost: u32) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "no password on stdin");
+    println!("{}", server::admin::login::hash_password(password, cost)?);
     Ok(())
 }
 
@@ -176,6 +189,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .with_state(chat.clone())
             .build_layer();
         chat.register(&io);
+        if let Some(admin) = server::admin::Admin::new(&cfg, &node) {
+            admin.register(&io, &chat);
+        }
         let limiters = shared.limiters;
         return serve_node(cfg, store, chat, (layer, io), readiness, cuts, limiters).await;
     };
@@ -188,6 +204,11 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     chat.register(&io)
         .await
         .map_err(|e| anyhow::anyhow!("in redis_url: cannot set up the Socket.IO adapter: {e}"))?;
+    if let Some(admin) = server::admin::Admin::new(&cfg, &node) {
+        admin.register(&io, &chat).await.map_err(|e| {
+            anyhow::anyhow!("in redis_url: cannot set up /admin on the adapter: {e}")
+        })?;
+    }
     cluster
         .join(chat.clone(), io.clone())
         .await
@@ -244,13 +265,11 @@ async fn serve_node<A: Adapter>(
     };
     let api = server::api::router(&cfg, Arc::new(node), &*limiters)
         .map_err(|e| anyhow::anyhow!("in api_key_file: {e}"))?;
-    let router = app::router(
-        &cfg,
-        layer,
-        readiness.clone(),
-        cuts,
-        api.merge(app::static_files(&cfg.server.static_dir)),
-    );
+    let mut pages = app::static_files(&cfg.server.static_dir);
+    if cfg.admin.credentials().is_some() {
+        pages = server::admin::ui::routes(&cfg.admin.admin_ui_dir).merge(pages);
+    }
+    let router = app::router(&cfg, layer, readiness.clone(), cuts, api.merge(pages));
     let ended = store
         .end_interrupted(&cfg.server.node_id, &server::bot::Bot::interrupted_meta())
         .await

@@ -1,5 +1,5 @@
-//! Layers import only downward (ARCHITECTURE.md): cluster mode and the HTTP API (side by side,
-//! neither using the other) may use the chat, nothing below them may use either; the chat may use the bot and the room layer,
+//! Layers import only downward (ARCHITECTURE.md): cluster mode, the HTTP API and the Admin UI
+//! (side by side, none using another) may use the chat, nothing below them may use any; the chat may use the bot and the room layer,
 //! the bot may use the room layer but never the chat, and the room layer neither of them. The
 //! modules under them (storage, wire types, flow control, clock, ids, config) use none of the
 //! three.
@@ -8,36 +8,55 @@ use std::path::{Path, PathBuf};
 
 /// (module path under `src/`, the crate modules it must not name)
 const RULES: &[(&str, &[&str])] = &[
-    ("api", &["cluster"]),
-    ("cluster", &["api"]),
-    ("chat", &["cluster", "api"]),
-    ("bot", &["chat", "cluster", "api"]),
-    ("room", &["chat", "bot", "cluster", "api"]),
+    ("api", &["cluster", "admin"]),
+    ("admin", &["cluster", "api"]),
+    ("cluster", &["api", "admin"]),
+    ("chat", &["cluster", "api", "admin"]),
+    ("bot", &["chat", "cluster", "api", "admin"]),
+    ("room", &["chat", "bot", "cluster", "api", "admin"]),
     (
         "ports",
-        &["chat", "bot", "room", "store", "flow", "cluster", "api"],
+        &[
+            "chat", "bot", "room", "store", "flow", "cluster", "api", "admin",
+        ],
     ),
-    ("store", &["chat", "bot", "room", "flow", "cluster", "api"]),
+    (
+        "store",
+        &["chat", "bot", "room", "flow", "cluster", "api", "admin"],
+    ),
     (
         "wire",
-        &["chat", "bot", "room", "store", "flow", "cluster", "api"],
+        &[
+            "chat", "bot", "room", "store", "flow", "cluster", "api", "admin",
+        ],
     ),
-    ("flow", &["chat", "bot", "room", "store", "cluster", "api"]),
+    (
+        "flow",
+        &["chat", "bot", "room", "store", "cluster", "api", "admin"],
+    ),
     (
         "clock.rs",
-        &["chat", "bot", "room", "store", "flow", "cluster", "api"],
+        &[
+            "chat", "bot", "room", "store", "flow", "cluster", "api", "admin",
+        ],
     ),
     (
         "ids.rs",
-        &["chat", "bot", "room", "store", "flow", "cluster", "api"],
+        &[
+            "chat", "bot", "room", "store", "flow", "cluster", "api", "admin",
+        ],
     ),
     (
         "peer.rs",
-        &["chat", "bot", "room", "store", "flow", "cluster", "api"],
+        &[
+            "chat", "bot", "room", "store", "flow", "cluster", "api", "admin",
+        ],
     ),
     (
         "config",
-        &["chat", "bot", "room", "store", "flow", "cluster", "api"],
+        &[
+            "chat", "bot", "room", "store", "flow", "cluster", "api", "admin",
+        ],
     ),
 ];
 

@@ -16,6 +16,7 @@ pub mod post;
 mod presence;
 pub mod shared;
 pub mod typing;
+pub mod watch;
 
 pub use self::conn::Conn;
 pub use self::shared::Shared;
@@ -107,6 +108,8 @@ pub struct Inner<A: Adapter> {
     pub flow_limits: FlowLimits,
     /// Sessions the server may cut (slow clients).
     pub cuts: Arc<Cuts>,
+    /// The sockets' connects, rooms and disconnects, for an observer (the Admin UI).
+    pub watch: watch::Watch<A>,
     /// Presence changes and their notices happen one at a time, so a room never hears a user
     /// leave before it heard them arrive.
     presence_order: tokio::sync::Mutex<()>,
@@ -186,6 +189,7 @@ impl<A: Adapter> Chat<A> {
                 json: cfg.transport.parser == crate::config::ParserKind::Common,
             },
             cuts,
+            watch: watch::Watch::default(),
             presence_order: tokio::sync::Mutex::new(()),
             limits: Limits {
                 max_message_bytes: cfg.limits.max_message_bytes,
@@ -306,6 +310,8 @@ impl<A: Adapter> Chat<A> {
             }
         }
         socket.join(chat_room(room));
+        self.watch
+            .tell(watch::SocketEvent::Joined(socket.id, chat_room(room)));
         let sink = SocketSink::new(socket.clone(), conn.flow.clone(), &conn.identity.user_id);
         Ok(self.feeds.subscribe(room, sink, since).await?.seq)
     }
@@ -321,6 +327,8 @@ impl<A: Adapter> Chat<A> {
             self.depart(conn, room).await;
         }
         socket.leave(chat_room(room));
+        self.watch
+            .tell(watch::SocketEvent::Left(socket.id, chat_room(room)));
         self.feeds.unsubscribe(room, socket.id).await;
     }
 

@@ -8,6 +8,7 @@
 //! - `load`: merging flags, variables, the file and the defaults, and naming what is wrong;
 //! - `validate`: values that parse but make no sense.
 
+mod admin;
 mod api;
 mod cluster;
 mod kinds;
@@ -17,6 +18,7 @@ mod sections;
 mod validate;
 
 pub use self::metrics::MetricsOptions;
+pub use admin::{AdminMode, AdminOptions};
 pub use api::{ApiOptions, parse_key_file};
 pub use cluster::ClusterOptions;
 pub use kinds::{LogFormat, ParserKind, SqliteSynchronous, Transport};
@@ -100,6 +102,10 @@ pub struct Config {
     #[command(flatten)]
     #[serde(flatten)]
     pub api: ApiOptions,
+    /// The socket.io Admin UI: the `/admin` namespace and its page.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub admin: AdminOptions,
 }
 
 /// Commands other than serving.
@@ -116,6 +122,12 @@ pub enum Command {
         /// How long the token is valid, in seconds.
         #[arg(long, default_value_t = 24 * 3600)]
         ttl_secs: u64,
+    },
+    /// Print the bcrypt hash of a password read from stdin, for --admin-password-hash.
+    HashPassword {
+        /// bcrypt's cost (work factor).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
+        cost: u32,
     },
 }
 

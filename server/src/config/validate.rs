@@ -140,6 +140,7 @@ impl Config {
             ));
         }
         self.api.validate()?;
+        self.admin.validate()?;
         self.validate_cluster()
     }
 

@@ -23,7 +23,10 @@ use self::{
     messages::{cancel, delete, edit, history, send},
     rooms::{add_member, create_room, join_room, leave_room, list_rooms, open_bot_room},
 };
-use super::{Chat, Conn, auth, store_error};
+use super::{
+    Chat, Conn, auth, store_error,
+    watch::{ShownAuth, SocketEvent},
+};
 use crate::{
     clock::now_ms,
     flow::{Ack, Flow, turn::too_many_pending},
@@ -164,6 +167,9 @@ async fn admit<A: Adapter>(
     }
     let flow = Arc::new(Flow::new(&s, &chat.flow_limits, chat.cuts.clone()));
     s.extensions.insert(flow.clone());
+    if chat.watch.watched() {
+        s.extensions.insert(ShownAuth::of(&auth));
+    }
     let since = auth
         .since
         .iter()
@@ -225,6 +231,7 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, chat: Chat<A>) {
         ::metrics::counter!(crate::metrics::CONNECTS_TOTAL, "transport" => transport, "namespace" => "/")
             .increment(1);
         s.join(user_room(&conn.identity.user_id));
+        chat.watch.tell(SocketEvent::Connected(s.clone()));
         let id = &conn.identity;
         if let Err(e) = chat
             .store
@@ -268,6 +275,7 @@ async fn on_disconnect<A: Adapter>(
     conn.span
         .in_scope(|| tracing::info!(?reason, "disconnected"));
     crate::metrics::disconnected(reason);
+    chat.watch.tell(SocketEvent::Disconnected(s.id, reason));
     chat.disconnect(&s, &conn).await;
 }
 
