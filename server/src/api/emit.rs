@@ -1,9 +1,12 @@
 //! `POST /api/v1/emit`: a plain Socket.IO event to the sockets of a chat room, of a user, or
-//! to every chat socket, through the adapter (so on every node); not stored, not replayed.
+//! to every chat socket, on every node (`chat::broadcast`: through each socket's flow control,
+//! as the Redis emitter's events); not stored, not replayed.
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::wire::is_reserved_event;
 
 use super::{
     ApiState,
@@ -12,27 +15,6 @@ use super::{
     extract::Json,
     node::Target,
 };
-
-/// Events a backend may not emit: the chat protocol's own server events (`docs/PROTOCOL.md`)
-/// and the names Socket.IO clients reserve. Any event starting with `bot:` is refused too.
-pub const RESERVED_EVENTS: &[&str] = &[
-    "session",
-    "message",
-    "messages",
-    "edited",
-    "deleted",
-    "presence",
-    "typing",
-    "read",
-    "joined",
-    "left",
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
 
 /// The longest event name, in characters.
 const MAX_EVENT_CHARS: usize = 64;
@@ -55,7 +37,7 @@ pub struct EmitRequest {
 /// The answer to an emit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Emitted {
-    /// Always `true`: the event was handed to the adapter (delivery is not confirmed).
+    /// Always `true`: the event was handed to the nodes (delivery is not confirmed).
     pub accepted: bool,
 }
 
@@ -67,7 +49,7 @@ pub fn refuse_event(event: &str) -> Option<String> {
     if event.chars().any(char::is_control) {
         return Some("event has control characters".to_owned());
     }
-    if RESERVED_EVENTS.contains(&event) || event.starts_with("bot:") {
+    if is_reserved_event(event) {
         return Some(format!("`{event}` is an event of the chat protocol"));
     }
     None
@@ -81,7 +63,7 @@ pub fn refuse_event(event: &str) -> Option<String> {
     tag = "events",
     request_body = EmitRequest,
     responses(
-        (status = 202, description = "Handed to the adapter", body = Emitted),
+        (status = 202, description = "Handed to the nodes", body = Emitted),
         (status = 400, description = "Malformed request, both room and user, or a reserved event", body = ErrorResponse),
         (status = 401, description = "Missing or wrong key", body = ErrorResponse),
         (status = 404, description = "No such room or user", body = ErrorResponse),

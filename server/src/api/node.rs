@@ -1,13 +1,15 @@
 //! What the API asks of this node, behind one object-safe trait so the route handlers need no
-//! adapter type: the chat's posting and history, presence, and the Socket.IO layer's emits and
-//! disconnects through the adapter (so with Redis they reach every node).
+//! adapter type: the chat's posting, history, presence and plain events (`chat::broadcast`, on
+//! every node), and disconnects through the Socket.IO adapter (so with Redis they reach every
+//! node).
 
 use futures_util::future::{BoxFuture, FutureExt};
 use socketioxide::{SocketIo, adapter::Adapter, operators::BroadcastOperators};
 
 use crate::{
     chat::{Chat, post::Author},
-    room::{chat_room, user_room},
+    ports::{Broadcast, broadcasts::USER_TARGET},
+    room::user_room,
     store::{Appended, Store},
     wire::{ErrorBody, ErrorCode, History, User},
 };
@@ -119,13 +121,19 @@ impl<A: Adapter> Node for ChatNode<A> {
         data: &'a serde_json::Value,
     ) -> BoxFuture<'a, Result<(), ErrorBody>> {
         async move {
-            let sockets = self.chat_sockets()?;
-            let sockets = match target {
-                Target::Room(room) => sockets.to(chat_room(room)),
-                Target::User(user) => sockets.to(user_room(user)),
-                Target::All => sockets,
+            let to = match target {
+                Target::Room(room) => vec![room.clone()],
+                Target::User(user) => vec![format!("{USER_TARGET}{user}")],
+                Target::All => Vec::new(),
             };
-            sockets.emit(event, data).await.map_err(adapter_failed)
+            let arg = rmpv::ext::to_value(data)
+                .map_err(|e| ErrorBody::new(ErrorCode::BadRequest, format!("data: {e}")))?;
+            self.chat.broadcast(Broadcast {
+                to,
+                except: Vec::new(),
+                event: event.to_owned(),
+                args: vec![arg],
+            })
         }
         .boxed()
     }
