@@ -38,10 +38,8 @@ else
   step "npm ci (tests/): node_modules up to date, skipped"
 fi
 
-current="npm test (tests/)"
-step "$current"
-(cd tests && npm test)
-
+# Before the suites in tests/: the Admin UI tests serve the page web-client/ installs
+# (@socket.io/admin-ui's built UI).
 current="npm ci (web-client/)"
 if [ ! -d web-client/node_modules ] || [ web-client/package-lock.json -nt web-client/node_modules ]; then
   step "$current"
@@ -49,6 +47,10 @@ if [ ! -d web-client/node_modules ] || [ web-client/package-lock.json -nt web-cl
 else
   step "npm ci (web-client/): node_modules up to date, skipped"
 fi
+
+current="npm test (tests/)"
+step "$current"
+(cd tests && npm test)
 
 current="npm run build && npm test (web-client/, headless Chromium)"
 step "$current"
