@@ -73,13 +73,14 @@ impl AdminOptions {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         match (&self.admin_user, &self.admin_password_hash) {
             (None, None) => Ok(()),
+            // The error names the option given, as every configuration error does.
             (Some(_), None) => Err(ConfigError::invalid(
-                "admin_password_hash",
-                "--admin-user needs --admin-password-hash",
+                "admin_user",
+                "is set but admin_password_hash (--admin-password-hash) is not: give both or neither",
             )),
             (None, Some(_)) => Err(ConfigError::invalid(
-                "admin_user",
-                "--admin-password-hash needs --admin-user",
+                "admin_password_hash",
+                "is set but admin_user (--admin-user) is not: give both or neither",
             )),
             (Some(user), Some(hash)) => {
                 if user.trim().is_empty() {
