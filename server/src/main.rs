@@ -162,7 +162,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         .upsert_user(server::bot::BOT_ID, cfg.bot.bot_name.trim(), false, 0)
         .await
         .context("in database_url: cannot record the bot user")?;
-    let tokens = auth::Tokens::new(&secret(&cfg, &store).await?);
+    let token_secret = secret(&cfg, &store).await?;
+    let tokens = auth::Tokens::new(&token_secret);
     let cuts = Arc::new(server::cut::Cuts::default());
     let node = cfg.server.node_id.clone();
     let db = store.clone();
@@ -189,7 +190,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             .with_state(chat.clone())
             .build_layer();
         chat.register(&io);
-        if let Some(admin) = server::admin::Admin::new(&cfg, &node) {
+        if let Some(admin) =
+            server::admin::Admin::new(&cfg, &node, &token_secret, chat.census.clone())
+        {
             admin.register(&io, &chat);
         }
         let limiters = shared.limiters;
@@ -204,7 +207,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     chat.register(&io)
         .await
         .map_err(|e| anyhow::anyhow!("in redis_url: cannot set up the Socket.IO adapter: {e}"))?;
-    if let Some(admin) = server::admin::Admin::new(&cfg, &node) {
+    if let Some(admin) = server::admin::Admin::new(&cfg, &node, &token_secret, chat.census.clone())
+    {
         admin.register(&io, &chat).await.map_err(|e| {
             anyhow::anyhow!("in redis_url: cannot set up /admin on the adapter: {e}")
         })?;

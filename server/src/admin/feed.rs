@@ -5,7 +5,7 @@
 //! does: on the cluster's adapter every node's events and stats reach an admin connected to any
 //! node, and the UI tells the nodes apart by `serverId`.
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use serde::Serialize;
 use socketioxide::{SocketIo, adapter::Adapter, socket::Sid};
@@ -15,6 +15,7 @@ use super::{Admin, CHAT_NSP, NSP, tracker::Now};
 use crate::{
     chat::watch::SocketEvent,
     clock::now_ms,
+    ports::CensusRequest,
     wire::admin::{NamespaceDetails, ServerStats, SocketUpdate},
 };
 
@@ -179,6 +180,49 @@ impl Admin {
         }
         if self.verbose() {
             tell(io, "all_sockets", &sockets).await;
+            self.ask_census(None);
         }
     }
+
+    /// Tells the admin a census request names (or every admin) of this node's sockets, one
+    /// `socket_connected` each, with the time each connected.
+    async fn answer<A: Adapter>(&self, io: &SocketIo<A>, request: &CensusRequest) {
+        let Some(ns) = io.of(NSP) else { return };
+        for socket in self.all_sockets(io) {
+            let at = super::sockets::iso8601(socket.handshake.issued);
+            let to = match &request.admin {
+                Some(admin) => ns.clone().to(admin.clone()),
+                None => ns.clone(),
+            };
+            if let Err(e) = to.emit("socket_connected", &(socket, at)).await {
+                tracing::debug!(cause = %e, "cannot answer the Admin UI's census");
+            }
+        }
+    }
+}
+
+/// Answers the other nodes' census requests (development mode only: in production the UI
+/// lists no sockets).
+pub fn answer_census<A: Adapter>(
+    admin: Admin,
+    io: SocketIo<A>,
+    mut requests: Receiver<Arc<CensusRequest>>,
+) {
+    if !admin.verbose() {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            match requests.recv().await {
+                Ok(request) => admin.answer(&io, &request).await,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "Admin UI census requests lost: some lists stay short"
+                    );
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }

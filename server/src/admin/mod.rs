@@ -36,6 +36,7 @@ use crate::{
     chat::Chat,
     clock::now_ms,
     config::{AdminMode, Config},
+    ports::{Census, CensusRequest},
     wire::admin::AdminConfig,
 };
 
@@ -68,6 +69,8 @@ pub struct Inner {
     started: Instant,
     cx: Context,
     tracker: Mutex<Tracker>,
+    /// Asks the other nodes to tell the admins of their sockets.
+    census: Arc<dyn Census>,
 }
 
 impl std::ops::Deref for Admin {
@@ -86,15 +89,16 @@ struct Issued(i64);
 struct NewSession(String);
 
 impl Admin {
-    /// The Admin UI, when the configuration enables it; `node` names this server.
-    pub fn new(cfg: &Config, node: &str) -> Option<Self> {
+    /// The Admin UI, when the configuration enables it; `node` names this server, `secret` is
+    /// the token secret (session ids are signed with it), `census` reaches the other nodes (the chat's, [`crate::chat::Shared::census`]).
+    pub fn new(cfg: &Config, node: &str, secret: &[u8], census: Arc<dyn Census>) -> Option<Self> {
         let (user, hash) = cfg.admin.credentials()?;
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| std::fs::read_to_string("/etc/hostname"))
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| node.to_owned());
         Some(Self(Arc::new(Inner {
-            gate: Gate::new(user, hash),
+            gate: Gate::new(user, hash, secret),
             mode: cfg.admin.admin_mode,
             readonly: cfg.admin.admin_readonly,
             server_id: node.to_owned(),
@@ -105,6 +109,7 @@ impl Admin {
                 secure: cfg.tls(),
             },
             tracker: Mutex::default(),
+            census,
         })))
     }
 
@@ -149,6 +154,7 @@ impl Admin {
         use socketioxide::handler::ConnectHandler;
         feed::follow(self.clone(), io.clone(), chat.watch.subscribe());
         feed::stats_every_2s(self.clone(), io.clone());
+        feed::answer_census(self.clone(), io.clone(), self.census.subscribe());
         let (admin, gate, io2) = (self.clone(), self.clone(), io.clone());
         tracing::info!(mode = %self.mode, readonly = self.readonly, "Admin UI namespace /admin is on");
         io.ns(
@@ -204,13 +210,25 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, admin: Admin, io: SocketIo<A>) 
         },
     )
     .ok();
+    // The room of its own id, as in Node: the other nodes reach it there through the adapter.
+    s.join(s.id.to_string());
     admin.told_connect(&io, &s).await;
     if admin.verbose() {
         s.emit("all_sockets", &admin.all_sockets(&io)).ok();
+        admin.ask_census(Some(s.id.to_string()));
     }
 }
 
 impl Admin {
+    /// Asks every other node to tell `admin` (an admin socket's id; every admin when `None`)
+    /// of its sockets, after this node told its own.
+    fn ask_census(&self, admin: Option<String>) {
+        self.census.publish(CensusRequest {
+            node: self.server_id.clone(),
+            admin,
+        });
+    }
+
     /// Every socket of this node in `/` and `/admin`, as the UI lists them.
     pub fn all_sockets<A: Adapter>(
         &self,

@@ -110,6 +110,8 @@ pub struct Inner<A: Adapter> {
     pub cuts: Arc<Cuts>,
     /// The sockets' connects, rooms and disconnects, for an observer (the Admin UI).
     pub watch: watch::Watch<A>,
+    /// The Admin UI's requests for every node's sockets.
+    pub census: Arc<dyn crate::ports::Census>,
     /// Presence changes and their notices happen one at a time, so a room never hears a user
     /// leave before it heard them arrive.
     presence_order: tokio::sync::Mutex<()>,
@@ -190,6 +192,7 @@ impl<A: Adapter> Chat<A> {
             },
             cuts,
             watch: watch::Watch::default(),
+            census: shared.census.clone(),
             presence_order: tokio::sync::Mutex::new(()),
             limits: Limits {
                 max_message_bytes: cfg.limits.max_message_bytes,

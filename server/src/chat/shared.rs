@@ -1,6 +1,6 @@
 //! What the chat's nodes share: the room bus, presence, membership events, the bot's share
-//! (queues, stop requests, rooms' leases, budgets: [`BotShared`]), the rate limits and plain
-//! events from backends. One process is one node with
+//! (queues, stop requests, rooms' leases, budgets: [`BotShared`]), the rate limits, plain
+//! events from backends and the Admin UI's census of sockets. One process is one node with
 //! its own; chat instances in one process given the same [`Shared`] act as nodes of one cluster
 //! (the in-process tests), as processes do through Redis (`cluster`).
 
@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crate::{
     bot::BotShared,
     ports::{
-        Broadcasts, Limiters, Membership, MemoryBroadcasts, MemoryLimiters, MemoryMembership,
-        PresenceTable, Presences,
+        Broadcasts, Census, Limiters, Membership, MemoryBroadcasts, MemoryCensus, MemoryLimiters,
+        MemoryMembership, PresenceTable, Presences,
     },
     room::{MemoryBus, RoomBus},
 };
@@ -30,6 +30,8 @@ pub struct Shared {
     pub limiters: Arc<dyn Limiters>,
     /// Plain events from backends for rooms' and users' sockets.
     pub broadcasts: Arc<dyn Broadcasts>,
+    /// The Admin UI's requests for every node's sockets.
+    pub census: Arc<dyn Census>,
 }
 
 impl Default for Shared {
@@ -41,6 +43,7 @@ impl Default for Shared {
             bot: BotShared::in_memory(),
             limiters: Arc::new(MemoryLimiters),
             broadcasts: Arc::new(MemoryBroadcasts::default()),
+            census: Arc::new(MemoryCensus::default()),
         }
     }
 }

@@ -4,7 +4,8 @@
 //!   noticing when Redis is back after an outage.
 //! - `bus`: the room bus over one channel; `membership`: users gaining and losing rooms;
 //!   `presence`: who is online, per node; `limiter`: rate limits shared by every node;
-//!   `stops`: cancels of replies another node writes; `leases`: which node writes the bot's
+//!   `fanout`: requests every node hears (cancels of replies another node writes, the Admin
+//!   UI's census of sockets); `leases`: which node writes the bot's
 //!   reply in a room; `budgets`: the bot's tokens spent per user; `inflight`: its requests in
 //!   flight per user; `emitter`: plain events in `@socket.io/redis-emitter`'s format.
 //! - `nodes`: beats, and taking a dead node out (its presence, its streaming replies).
@@ -16,6 +17,7 @@ mod adapter;
 mod budgets;
 mod bus;
 mod emitter;
+mod fanout;
 mod inflight;
 mod leases;
 mod limiter;
@@ -23,7 +25,6 @@ mod membership;
 mod nodes;
 mod presence;
 mod redis;
-mod stops;
 
 use std::sync::Arc;
 
@@ -33,13 +34,14 @@ pub use self::adapter::{AdapterDriver, ClusterAdapter};
 pub use self::nodes::{BEAT, TTL};
 pub use self::redis::{Link, Redis};
 use self::{
-    budgets::RedisTokenBudgets, bus::RedisBus, emitter::RedisBroadcasts, inflight::RedisInFlight,
-    leases::RedisLeases, limiter::RedisLimiters, membership::RedisMembership,
-    presence::RedisPresences, stops::RedisStops,
+    budgets::RedisTokenBudgets, bus::RedisBus, emitter::RedisBroadcasts, fanout::RedisFanout,
+    inflight::RedisInFlight, leases::RedisLeases, limiter::RedisLimiters,
+    membership::RedisMembership, presence::RedisPresences,
 };
 use crate::{
     bot::{BotShared, MemoryAdmissions},
     chat::Shared,
+    ports::{CensusRequest, StopRequest},
 };
 
 /// A node's place in the cluster; cheap to clone.
@@ -71,13 +73,18 @@ impl Cluster {
             membership: Arc::new(RedisMembership::start(redis.clone(), prefix, node).await?),
             bot: BotShared {
                 admissions: Arc::new(MemoryAdmissions::default()),
-                stops: Arc::new(RedisStops::start(redis.clone(), prefix, node).await?),
+                stops: Arc::new(
+                    RedisFanout::<StopRequest>::start(redis.clone(), prefix, "stops", node).await?,
+                ),
                 leases: Arc::new(RedisLeases::new(redis.clone(), prefix)),
                 budgets: Arc::new(RedisTokenBudgets::new(redis.clone(), prefix)),
                 inflight: inflight.clone(),
             },
             limiters: Arc::new(RedisLimiters::new(redis.clone(), prefix)),
             broadcasts: Arc::new(RedisBroadcasts::start(redis.clone(), prefix, node).await?),
+            census: Arc::new(
+                RedisFanout::<CensusRequest>::start(redis.clone(), prefix, "census", node).await?,
+            ),
         };
         Ok(Self {
             redis,

@@ -2,9 +2,7 @@
 //! socket is on; when the reply runs on another one, this carries the request there, and that
 //! node stops it as if its own client had asked (the upstream request is aborted).
 
-use std::{fmt, sync::Arc};
-
-use tokio::sync::broadcast;
+use super::fanout::{Fanout, MemoryFanout, Origin};
 
 /// A request to stop a reply.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -17,38 +15,16 @@ pub struct StopRequest {
     pub id: String,
 }
 
-/// Carries stop requests to every node.
-pub trait Stops: Send + Sync + fmt::Debug + 'static {
-    /// Tells every node (this one included; it skips its own).
-    fn publish(&self, stop: StopRequest);
-
-    /// The requests published from now on.
-    fn subscribe(&self) -> broadcast::Receiver<Arc<StopRequest>>;
+impl Origin for StopRequest {
+    fn node(&self) -> &str {
+        &self.node
+    }
 }
 
-/// Requests a node may fall behind before it loses some.
-pub const CAPACITY: usize = 256;
+/// Carries stop requests to every node.
+pub trait Stops: Fanout<StopRequest> {}
+
+impl<F: Fanout<StopRequest> + ?Sized> Stops for F {}
 
 /// Stop requests within one process.
-#[derive(Debug)]
-pub struct MemoryStops {
-    tx: broadcast::Sender<Arc<StopRequest>>,
-}
-
-impl Default for MemoryStops {
-    fn default() -> Self {
-        Self {
-            tx: broadcast::channel(CAPACITY).0,
-        }
-    }
-}
-
-impl Stops for MemoryStops {
-    fn publish(&self, stop: StopRequest) {
-        self.tx.send(Arc::new(stop)).ok();
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<Arc<StopRequest>> {
-        self.tx.subscribe()
-    }
-}
+pub type MemoryStops = MemoryFanout<StopRequest>;
