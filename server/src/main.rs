@@ -316,8 +316,14 @@ async fn start_metrics<A: Adapter>(
         return Ok(None);
     };
     let (chat, io) = (chat.clone(), io.clone());
+    // The Admin UI's sockets are connections too, under their own namespace.
+    let namespaces: &'static [&'static str] = if cfg.admin.credentials().is_some() {
+        &["/", server::admin::NSP]
+    } else {
+        &["/"]
+    };
     let scrape = Arc::new(move || {
-        server::metrics::export::connections(&io, &["/"]);
+        server::metrics::export::connections(&io, namespaces);
         server::metrics::rooms_live(chat.feeds.running());
     });
     let listener = server::metrics::export::Listener::start(addr, scrape)

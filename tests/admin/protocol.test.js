@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { clientPool } from '../support/clients.js';
 import { assertNoSocketIds, connectUser, launch, ok, unique } from '../support/chat.js';
 import { waitFor } from '../support/wait.js';
+import { metricsUrl, scrapeUntil } from '../support/metrics.js';
 import {
   ADMIN_PASSWORD, ADMIN_USER, ALL_FEATURES, UI_DIR, adminRefused, adminServer, command, connectAdmin,
   passwordHash, received, until,
@@ -235,6 +236,19 @@ describe('--admin-mode production', () => {
     const names = new Set(admin.inbox.map((e) => e.event));
     assert.deepEqual([...names].sort(), ['config', 'server_stats', 'session']);
     admin.disconnect();
+  });
+});
+
+describe('with --metrics-listen', () => {
+  test('the connections gauge counts the admin sockets under namespace "/admin"', async (t) => {
+    const server = await adminServer(['--metrics-listen', '127.0.0.1:0']);
+    t.after(() => server.stop());
+    const base = await metricsUrl(server);
+    const admin = await connectAdmin(pool, server.url, undefined, { transports: ['websocket'] });
+    const ws = { transport: 'websocket', namespace: '/admin' };
+    await scrapeUntil(base, (m) => m.value('chat_connections', ws) === 1, 'one admin socket on /admin');
+    admin.disconnect();
+    await scrapeUntil(base, (m) => m.value('chat_connections', ws) === 0, 'no admin socket on /admin');
   });
 });
 
