@@ -155,7 +155,7 @@ test('hover actions cover no neighbour and are reachable by keyboard', { timeout
       if (!/your message/.test(reached)) reached = '';
     }
     assert.match(reached, /(Edit|Delete) your message/);
-    assert.equal(await actions.evaluate((el) => getComputedStyle(el).opacity), '1');
+    await ada.page.waitForFunction((el) => getComputedStyle(el).opacity === '1', await actions.elementHandle());
     await ada.page.keyboard.press(reached.startsWith('Delete') ? 'Shift+Tab' : 'Enter');
     if (reached.startsWith('Delete')) await ada.page.keyboard.press('Enter');
     await ada.page.getByRole('textbox', { name: 'Edit your message' }).waitFor();
