@@ -2,13 +2,14 @@
 // history, sees who is online, typing and how far others have read, and talks to the assistant.
 // Everything about the connection (recovery, ordering, the outbox) is the client library's job;
 // this file wires the connection to the page's parts (rooms.js, room.js, messages.js,
-// receipts.js, composer.js, outage.js) and starts it.
+// receipts.js, composer.js, outage.js, search.js) and starts it.
 import { renderPending, renderStop, renderTyping } from './composer.js';
 import { nearBottom, putMessage, renderJump, scrollToBottom } from './messages.js';
 import { client, els, newView, state, UI_KEY } from './page-state.js';
 import { markRead, openRoom, renderHeader, renderRoom, resync } from './room.js';
 import { refreshRooms, renderRooms } from './rooms.js';
 import './outage.js';
+import './search.js';
 import { $, avatar, toast } from './ui.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // them in seq order, editing and deleting one's own, the "new messages" divider and the
 // "jump to latest" button.
 import { renderMarkdown } from './markdown.js';
+import { reactButton, reactionsRow } from './reactions.js';
 import { client, els, pendingId, state } from './page-state.js';
 import { avatar, clock, day, h, toast } from './ui.js';
 
@@ -75,17 +76,17 @@ function renderMessage(m) {
   // The cursor ends the text's last line, inside its last paragraph, item or code block.
   if (streaming) lastLine(text).append(h('span', { class: 'cursor', 'aria-hidden': 'true' }));
   // The actions sit beside the bubble, in its own row, so showing them covers nothing.
-  const actions = mine && !m.deleted
-    ? h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'link', onclick: () => startEdit(m), 'aria-label': 'Edit your message' }, 'Edit'),
-      h('button', { type: 'button', class: 'link', onclick: () => removeMessage(m), 'aria-label': 'Delete your message' }, 'Delete'))
-    : null;
+  const actions = m.deleted || streaming ? null : h('div', { class: 'actions' },
+    reactButton(m, putMessage),
+    mine ? h('button', { type: 'button', class: 'link', onclick: () => startEdit(m), 'aria-label': 'Edit your message' }, 'Edit') : null,
+    mine ? h('button', { type: 'button', class: 'link', onclick: () => removeMessage(m), 'aria-label': 'Delete your message' }, 'Delete') : null);
   const body = h('div', { class: 'body' },
     h('div', { class: 'meta' },
       h('span', { class: 'author' }, mine ? 'You' : m.name),
       h('time', { datetime: new Date(m.ts).toISOString(), title: new Date(m.ts).toLocaleString() }, clock(m.ts)),
       m.editedTs && !m.deleted ? h('span', { class: 'edited' }, '(edited)') : null),
-    h('div', { class: 'bubble-row' }, text, actions));
+    h('div', { class: 'bubble-row' }, text, actions),
+    m.deleted ? null : reactionsRow(m, putMessage));
   if (m.meta?.finishReason === 'cancelled' || m.finishReason === 'cancelled') {
     body.append(h('div', { class: 'note' }, 'Stopped'));
   }
@@ -137,7 +138,7 @@ async function removeMessage(m) {
   }
 }
 
-for (const ev of ['edited', 'deleted']) {
+for (const ev of ['edited', 'deleted', 'reacted']) {
   client.on(ev, (m) => {
     if (m.room === state.view.room && state.view.messages.has(m.seq)) putMessage(m);
   });

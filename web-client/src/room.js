@@ -106,13 +106,20 @@ export function renderHeader() {
     return;
   }
   if (info.bot) {
-    els.roomOnline.textContent = 'Your private room with the assistant';
+    els.roomOnline.textContent = botLine(state.me?.bot);
     return;
   }
   const others = [...state.view.online].filter(([id]) => id !== state.me?.userId).map(([, name]) => name);
   const line = presenceLine(others);
   els.roomOnline.title = others.length > 2 ? `${others.join(', ')} and you` : '';
   els.roomOnline.replaceChildren(h('span', { class: 'online-dot', 'aria-hidden': 'true' }), h('span', { class: 'online-text' }, line));
+}
+
+/** Which bot answers, from the session: the offline one says what it is and how to get a model. */
+function botLine(bot) {
+  if (bot?.kind === 'embedded') return 'The embedded offline bot, no model: start the server with --llm-base-url to connect one';
+  if (bot?.kind === 'openai') return `Answers with ${bot.model}`;
+  return 'Your private room with the assistant';
 }
 
 client.on('presence', ({ room, user, online }) => {
@@ -122,6 +129,26 @@ client.on('presence', ({ room, user, online }) => {
   else state.view.online.delete(user.userId);
   renderHeader();
 });
+
+/**
+ * Open a room at one message, in context: earlier pages load until it is there, then it is
+ * scrolled to the middle and marked for a moment. Used by search results.
+ */
+export async function showMessage(room, seq) {
+  if (state.view.room !== room || !state.view.loaded) await openRoom(room, { focus: false });
+  for (let pages = 0; state.view.room === room && !state.view.els.has(seq) && state.view.hasOlder && pages < 40; pages++) {
+    await loadOlder();
+  }
+  const el = state.view.els.get(seq);
+  if (!el) {
+    toast('That message is no longer there.', 'error');
+    return;
+  }
+  el.scrollIntoView({ block: 'center' });
+  el.classList.add('found');
+  setTimeout(() => el.classList.remove('found'), 3000);
+  renderJump();
+}
 
 // Paging: older messages load when the top comes into view (or on the button).
 async function loadOlder() {
