@@ -10,6 +10,7 @@ import { markRead, openRoom, renderHeader, renderRoom, resync } from './room.js'
 import { refreshRooms, renderRooms } from './rooms.js';
 import './outage.js';
 import './search.js';
+import './bot-ui.js';
 import { $, avatar, toast } from './ui.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -73,6 +74,7 @@ client.on('message', (m) => {
     const stick = nearBottom();
     state.view.typing.delete(m.userId);
     putMessage(m);
+    if (m.userId === 'bot' && state.rooms.get(m.room)?.member) els.botSettings.hidden = false;
     renderTyping();
     if (stick || m.userId === state.me?.userId) scrollToBottom();
     else renderJump();

@@ -26,6 +26,9 @@ export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, def
  * @typedef {{ name: string, kind: 'embedded'|'openai', model: string }} BotInfo
  * @typedef {{ userId: string, name: string, guest: boolean, token: string, bot?: BotInfo }} Session
  * @typedef {{ emoji: string, count: number, users: User[] }} Reaction
+ * @typedef {{ room: string, systemPrompt: string, model: string, temperature: number | null,
+ *   replyMode: 'mention'|'every' }} BotSettings
+ * @typedef {{ promptTokens: number, completionTokens: number, replies: number }} Usage
  * @typedef {{ id: string, name: string, private: boolean, bot?: boolean, lastSeq: number, readSeq: number, unread: number, member: boolean }} RoomInfo
  * @typedef {{ finishReason: string, usage?: { promptTokens: number, completionTokens: number },
  *   error?: { code: string, message: string } }} ReplyMeta
@@ -69,6 +72,7 @@ export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, def
  * @property {{ message: Outgoing, error: ChatError }} sendFailed the server refused a queued message for good
  * @property {{ message: Outgoing, error: ChatError }} retry a queued message goes out again on the same connection
  *   (no answer in time, `rate_limited`, or `internal`); the same clientId keeps it from being stored twice
+ * @property {BotSettings} botSettings a room's bot settings changed
  * @property {ChatError} error a connection refusal that automatic reconnection will not cure
  */
 
@@ -261,6 +265,7 @@ export class ChatClient extends Emitter {
     socket.on('bot:snapshot', (p) => this._reply(this.replies.snapshot(p)));
     socket.on('bot:delta', (p) => this._reply(this.replies.delta(p)));
     socket.on('bot:end', (p) => this._onBotEnd(p));
+    socket.on('bot:settings', (p) => this.emit('botSettings', p));
   }
 
   _onConnectError(err) {
@@ -582,6 +587,45 @@ export class ChatClient extends Emitter {
    */
   cancelReply(room, id) {
     return this.call('cancel', { room, id });
+  }
+
+  /**
+   * A room's bot settings; with changes (the room's creator only), sets them.
+   * @param {string} room
+   * @param {Partial<Omit<BotSettings, 'room'>>} [changes]
+   * @returns {Promise<BotSettings>}
+   */
+  botSettings(room, changes = {}) {
+    return this.call('bot:settings', { room, ...changes });
+  }
+
+  /**
+   * A new reply to the request a bot reply answered, as that request reads now.
+   * @param {string} room
+   * @param {string} id the reply to replace (it is kept)
+   * @returns {Promise<{ requestId: string }>}
+   */
+  regenerate(room, id) {
+    return this.call('bot:regenerate', { room, id });
+  }
+
+  /**
+   * A new reply that goes on from one that ended at its length limit or was stopped.
+   * @param {string} room
+   * @param {string} id
+   * @returns {Promise<{ requestId: string }>}
+   */
+  continueReply(room, id) {
+    return this.call('bot:continue', { room, id });
+  }
+
+  /**
+   * The caller's bot usage today and this month (UTC), in one room or all.
+   * @param {string} [room]
+   * @returns {Promise<{ today: Usage, month: Usage }>}
+   */
+  usage(room) {
+    return this.call('bot:usage', room ? { room } : {});
   }
 
   /** Bot replies still being written in a room. @param {string} room @returns {Reply[]} */

@@ -2,6 +2,7 @@
 // them in seq order, editing and deleting one's own, the "new messages" divider and the
 // "jump to latest" button.
 import { renderMarkdown } from './markdown.js';
+import { botActions, offerResend } from './bot-ui.js';
 import { reactButton, reactionsRow } from './reactions.js';
 import { client, els, pendingId, state } from './page-state.js';
 import { avatar, clock, day, h, toast } from './ui.js';
@@ -79,7 +80,8 @@ function renderMessage(m) {
   const actions = m.deleted || streaming ? null : h('div', { class: 'actions' },
     reactButton(m, putMessage),
     mine ? h('button', { type: 'button', class: 'link', onclick: () => startEdit(m), 'aria-label': 'Edit your message' }, 'Edit') : null,
-    mine ? h('button', { type: 'button', class: 'link', onclick: () => removeMessage(m), 'aria-label': 'Delete your message' }, 'Delete') : null);
+    mine ? h('button', { type: 'button', class: 'link', onclick: () => removeMessage(m), 'aria-label': 'Delete your message' }, 'Delete') : null,
+    ...botActions(m));
   const body = h('div', { class: 'body' },
     h('div', { class: 'meta' },
       h('span', { class: 'author' }, mine ? 'You' : m.name),
@@ -118,7 +120,10 @@ function startEdit(m) {
       const text = area.value.trim();
       if (!text || text === m.text) return finish();
       try {
-        putMessage(await client.edit(m.room, m.id, text));
+        const edited = await client.edit(m.room, m.id, text);
+        putMessage(edited);
+        const shown = state.view.els.get(m.seq);
+        if (shown) offerResend(shown, edited);
       } catch (err) {
         toast(`Could not edit: ${err.message}`, 'error');
         finish();

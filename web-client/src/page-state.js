@@ -78,6 +78,7 @@ export const els = {
   send: /** @type {HTMLButtonElement} */ ($('send')),
   stop: /** @type {HTMLButtonElement} */ ($('stop')),
   addBot: $('add-bot'),
+  botSettings: $('bot-settings'),
   invite: $('invite'),
   leave: $('leave'),
   welcome: /** @type {HTMLDialogElement} */ ($('welcome')),

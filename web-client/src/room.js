@@ -78,6 +78,8 @@ export function renderRoom() {
   els.text.disabled = !info;
   els.send.disabled = !info;
   els.addBot.hidden = !info || !!info.bot || !info.member;
+  // Bot settings: in the bot's room, and in a room where the bot has spoken.
+  els.botSettings.hidden = !info || !info.member || !(info.bot || [...state.view.messages.values()].some((m) => m.userId === 'bot'));
   els.invite.hidden = !info || !!info.bot || !info.private || !info.member;
   els.leave.hidden = !info || !!info.bot || !info.member;
   els.text.placeholder = !info ? 'Pick a room first' : info.bot ? 'Ask the assistant…' : `Message ${roomLabel(info)}`;

@@ -35,6 +35,8 @@ export function renderRooms() {
   });
   const items = rooms.map((info) => {
     const count = unread(info);
+    // Mentions of us after our read mark (RoomInfo.mentions), cleared with the unread count.
+    const mentions = count && Number.isInteger(info.mentions) ? info.mentions : 0;
     const current = info.id === state.current;
     const icon = info.bot ? '✦' : info.private ? '🔒' : '#';
     const label = [
@@ -42,6 +44,7 @@ export function renderRooms() {
       info.private && !info.bot ? 'private' : '',
       !info.member ? 'not joined' : '',
       count ? `${count} unread` : '',
+      mentions ? `${mentions} ${mentions === 1 ? 'mention' : 'mentions'} of you` : '',
     ].filter(Boolean).join(', ');
     return h('li', null,
       h('button', {
@@ -55,6 +58,7 @@ export function renderRooms() {
       h('span', { class: `room-icon${info.bot ? ' bot' : ''}`, 'aria-hidden': 'true' }, icon),
       h('span', { class: 'room-name' }, roomLabel(info)),
       !info.member ? h('span', { class: 'join-hint', 'aria-hidden': 'true' }, 'Join') : null,
+      mentions ? h('span', { class: 'badge mention-badge', 'aria-hidden': 'true' }, `@${mentions > 99 ? '99+' : mentions}`) : null,
       count ? h('span', { class: 'badge', 'aria-hidden': 'true' }, count > 99 ? '99+' : String(count)) : null));
   });
   els.roomList.replaceChildren(...items);
