@@ -78,10 +78,54 @@ test('markdown renders, hostile markdown stays inert, code blocks copy', { timeo
     await block.getByRole('button', { name: 'Copy the code' }).filter({ hasText: 'Copied' }).waitFor();
     assert.equal((await ben.page.evaluate(() => navigator.clipboard.readText())).trim(), 'cargo build --release');
     await shot(ben.page, 'markdown');
+
+    // Mentions stand out, except inside code.
+    await say(ada.page, '@Ben can you look? not `@code`');
+    const mention = ben.page.locator('.msg .text', { hasText: 'can you look?' });
+    await mention.waitFor();
+    assert.deepEqual(await mention.locator('.mention').allTextContents(), ['@Ben']);
     assert.deepEqual([...ada.page.errors, ...ben.page.errors], []);
   } finally {
     await ada.context.close();
     await ben.context.close();
+  }
+});
+
+test('a markdown reply renders as it grows, never losing what was shown', {
+  timeout: 60000,
+  skip: supports('--llm-base-url') ? false : 'this server build has no bot (--llm-base-url)',
+}, async () => {
+  const ada = await openPerson(browser, app.url, { name: 'Ada' });
+  try {
+    const p = ada.page;
+    await p.getByRole('button', { name: 'Ask the assistant' }).click();
+    await p.locator('#room-title', { hasText: 'Assistant' }).waitFor();
+    // Every state of the reply's text the page ever showed, as the length of its visible text.
+    await p.evaluate(() => {
+      window.lengths = [];
+      new MutationObserver(() => {
+        const el = document.querySelector('.msg.bot .text');
+        if (el) window.lengths.push(el.textContent.replace('Copy', '').length);
+      }).observe(document.getElementById('message-list'), { subtree: true, childList: true, characterData: true });
+    });
+    await say(p, 'some markdown please');
+    const reply = p.locator('.msg.bot').last();
+    await reply.locator('.text', { hasText: 'Done.' }).waitFor();
+    await reply.locator('.cursor').waitFor({ state: 'detached' });
+    assert.equal(await reply.locator('strong').textContent(), 'bold');
+    assert.equal(await reply.locator('li').count(), 2);
+    assert.equal((await reply.locator('pre code').textContent()).trim(), 'const answer = 42;');
+    await reply.getByRole('button', { name: 'Copy the code' }).waitFor();
+    const lengths = await p.evaluate(() => window.lengths);
+    assert.ok(lengths.length >= 5, `it grew in steps: ${lengths.length}`);
+    // A closing `**` or fence may turn shown markers into formatting (a few characters less),
+    // but no step blanks or drops what was there.
+    for (let i = 1; i < lengths.length; i++) {
+      assert.ok(lengths[i] >= lengths[i - 1] - 4, `no step showed less than the one before: ${lengths.slice(0, i + 1).join(',')}`);
+    }
+    await shot(p, 'markdown-streamed');
+  } finally {
+    await ada.context.close();
   }
 });
 
