@@ -11,6 +11,7 @@
 //! - [`admin`]: the socket.io Admin UI: the `/admin` namespace (`@socket.io/admin-ui`'s
 //!   protocol) over the chat's sockets, and its page at `/admin-ui/`; beside `cluster`.
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
+//! - [`startup`]: what stdout tells a newcomer once listening (URL, database, bot).
 //! - [`cut`]: closing one client's transport from the server side (a slow client's).
 //! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
 //!   bounded in bytes (answers that wait for room, the output budget).
@@ -45,6 +46,7 @@ pub mod peer;
 pub mod ports;
 pub mod room;
 pub mod serve;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod wire;

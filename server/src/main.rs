@@ -294,7 +294,9 @@ async fn serve_node<A: Adapter>(
         bot.stop(bot_deadline).await;
     };
     let metrics = start_metrics(&cfg, &chat, &io).await?;
-    println!("{}", serve::listening_line(&cfg, listener.local_addr()?));
+    for line in server::startup::lines(&cfg, listener.local_addr()?) {
+        println!("{line}");
+    }
     if let Some(metrics) = &metrics {
         println!("{}", metrics.line());
     }

@@ -26,7 +26,7 @@ export function options({ dev = false } = {}) {
   };
 }
 
-/** index.html goes to dist/ as it is, after every build. */
+/** index.html and the service worker go to dist/ as they are, after every build. */
 const copyIndexHtml = {
   name: 'copy-index-html',
   setup(build) {
@@ -34,6 +34,7 @@ const copyIndexHtml = {
       if (result.errors.length) return;
       await mkdir(dist, { recursive: true });
       await copyFile(path.join(root, 'index.html'), path.join(dist, 'index.html'));
+      await copyFile(path.join(root, 'src', 'sw.js'), path.join(dist, 'sw.js'));
     });
   },
 };

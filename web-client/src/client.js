@@ -23,12 +23,18 @@ export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, def
 
 /**
  * @typedef {{ userId: string, name: string }} User
- * @typedef {{ userId: string, name: string, guest: boolean, token: string }} Session
+ * @typedef {{ name: string, kind: 'embedded'|'openai', model: string }} BotInfo
+ * @typedef {{ userId: string, name: string, guest: boolean, token: string, bot?: BotInfo }} Session
+ * @typedef {{ emoji: string, count: number, users: User[] }} Reaction
+ * @typedef {{ room: string, systemPrompt: string, model: string, temperature: number | null,
+ *   replyMode: 'mention'|'every' }} BotSettings
+ * @typedef {{ promptTokens: number, completionTokens: number, replies: number }} Usage
  * @typedef {{ id: string, name: string, private: boolean, bot?: boolean, lastSeq: number, readSeq: number, unread: number, member: boolean }} RoomInfo
  * @typedef {{ finishReason: string, usage?: { promptTokens: number, completionTokens: number },
  *   error?: { code: string, message: string } }} ReplyMeta
  * @typedef {{ room: string, id: string, seq: number, rev?: number, userId: string, name: string, text: string,
- *   ts: number, clientId?: string, editedTs?: number, deleted?: boolean, status?: string, meta?: ReplyMeta }} Message
+ *   ts: number, clientId?: string, editedTs?: number, deleted?: boolean, status?: string, meta?: ReplyMeta,
+ *   reactions?: Reaction[], mentions?: string[], replyTo?: string, replaces?: string, continues?: string }} Message
  *   `rev`: the room's change position of this message's latest change (its insertion, an edit, its
  *   deletion, the end of a bot reply)
  * @typedef {{ userId: string, seq: number }} Read
@@ -52,6 +58,7 @@ export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, def
  * @property {Message} edited a message's new text (`rev`: the change's position); once per change, in
  *   order: a change repeated by a replay, or not newer than the state already handed out, is not emitted
  * @property {Message} deleted a message deleted (`deleted: true`, empty text); as `edited`
+ * @property {Message} reacted a message's reactions changed; as `edited`
  * @property {{ room: string, user: User, online: boolean }} presence
  * @property {{ room: string, user: User, typing: boolean }} typing
  * @property {{ room: string, userId: string, seq: number }} read
@@ -65,6 +72,7 @@ export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, def
  * @property {{ message: Outgoing, error: ChatError }} sendFailed the server refused a queued message for good
  * @property {{ message: Outgoing, error: ChatError }} retry a queued message goes out again on the same connection
  *   (no answer in time, `rate_limited`, or `internal`); the same clientId keeps it from being stored twice
+ * @property {BotSettings} botSettings a room's bot settings changed
  * @property {ChatError} error a connection refusal that automatic reconnection will not cure
  */
 
@@ -238,6 +246,7 @@ export class ChatClient extends Emitter {
     socket.on('messages', (b) => b && Array.isArray(b.messages) && this._ingest(b.room, b.messages));
     socket.on('edited', (m) => this._onChange('edited', m));
     socket.on('deleted', (m) => this._onChange('deleted', m));
+    socket.on('reacted', (m) => this._onChange('reacted', m));
     socket.on('presence', (p) => this.emit('presence', p));
     socket.on('typing', (p) => this.emit('typing', p));
     socket.on('read', (p) => this.emit('read', p));
@@ -256,6 +265,7 @@ export class ChatClient extends Emitter {
     socket.on('bot:snapshot', (p) => this._reply(this.replies.snapshot(p)));
     socket.on('bot:delta', (p) => this._reply(this.replies.delta(p)));
     socket.on('bot:end', (p) => this._onBotEnd(p));
+    socket.on('bot:settings', (p) => this.emit('botSettings', p));
   }
 
   _onConnectError(err) {
@@ -294,6 +304,7 @@ export class ChatClient extends Emitter {
       this._saveSince();
     }
     this.session = { userId: s.userId, name: s.name, guest: !!s.guest, token: s.token };
+    if (s.bot && typeof s.bot === 'object') this.session.bot = s.bot;
     this.token = s.token || this.token;
     this.name = s.name;
     this.store.set('session', this.session);
@@ -486,6 +497,32 @@ export class ChatClient extends Emitter {
   }
 
   /**
+   * Add (`on: true`) or remove one's reaction to a message; idempotent, so retries are safe.
+   * @param {string} room
+   * @param {string} id
+   * @param {string} emoji one of 👍 👎 ❤️ 😂 🎉 😮 😢 🙏
+   * @param {boolean} on
+   * @returns {Promise<Message>} the message with its reactions
+   */
+  react(room, id, emoji, on) {
+    return this.call('react', { room, id, emoji, on });
+  }
+
+  /**
+   * Full-text search over what the caller can read: one room, or all of theirs plus public
+   * rooms. Best rank first, up to 20; pass `next` back as `before` for the next page.
+   * @param {string} query
+   * @param {{ room?: string, before?: string }} [opts]
+   * @returns {Promise<{ messages: Message[], next?: string }>}
+   */
+  search(query, opts = {}) {
+    const payload = { query };
+    if (opts.room) payload.room = opts.room;
+    if (opts.before) payload.before = opts.before;
+    return this.call('search', payload);
+  }
+
+  /**
    * A page of a room's messages, in seq order: with `after`, the oldest after it; otherwise the
    * newest before `before` (or the newest of all). A page that reaches the newest messages
    * counts as seen: its messages are not handed out again as `message` events.
@@ -550,6 +587,45 @@ export class ChatClient extends Emitter {
    */
   cancelReply(room, id) {
     return this.call('cancel', { room, id });
+  }
+
+  /**
+   * A room's bot settings; with changes (the room's creator only), sets them.
+   * @param {string} room
+   * @param {Partial<Omit<BotSettings, 'room'>>} [changes]
+   * @returns {Promise<BotSettings>}
+   */
+  botSettings(room, changes = {}) {
+    return this.call('bot:settings', { room, ...changes });
+  }
+
+  /**
+   * A new reply to the request a bot reply answered, as that request reads now.
+   * @param {string} room
+   * @param {string} id the reply to replace (it is kept)
+   * @returns {Promise<{ requestId: string }>}
+   */
+  regenerate(room, id) {
+    return this.call('bot:regenerate', { room, id });
+  }
+
+  /**
+   * A new reply that goes on from one that ended at its length limit or was stopped.
+   * @param {string} room
+   * @param {string} id
+   * @returns {Promise<{ requestId: string }>}
+   */
+  continueReply(room, id) {
+    return this.call('bot:continue', { room, id });
+  }
+
+  /**
+   * The caller's bot usage today and this month (UTC), in one room or all.
+   * @param {string} [room]
+   * @returns {Promise<{ today: Usage, month: Usage }>}
+   */
+  usage(room) {
+    return this.call('bot:usage', room ? { room } : {});
   }
 
   /** Bot replies still being written in a room. @param {string} room @returns {Reply[]} */
@@ -626,7 +702,7 @@ export class ChatClient extends Emitter {
    * `edited` or `deleted`, live or replayed: moves the room's position; emitted unless the
    * client already holds that message at this rev or a later one. A change to a message held
    * back (ahead of a gap) updates it instead, and it is handed out in that state.
-   * @param {'edited'|'deleted'} kind
+   * @param {'edited'|'deleted'|'reacted'} kind
    * @param {Message} m
    */
   _onChange(kind, m) {

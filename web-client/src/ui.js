@@ -76,6 +76,33 @@ export function names(list, max = 3) {
   return `${list.slice(0, max - 1).join(', ')} and ${rest} others`;
 }
 
+/**
+ * The receipt line: known names first (up to three shown), everyone else counted, never
+ * "someone" (a reader whose name this page has not seen yet is one of the others).
+ * @param {string[]} known
+ * @param {number} unknown
+ */
+export function receiptText(known, unknown) {
+  const shown = known.length + unknown > 3 ? known.slice(0, 2) : known.slice(0, 3);
+  const others = known.length - shown.length + unknown;
+  const parts = [...shown];
+  if (others) parts.push(`${others} ${others === 1 ? (shown.length ? 'other' : 'person') : (shown.length ? 'others' : 'people')}`);
+  if (parts.length === 1) return `Read by ${parts[0]}`;
+  return `Read by ${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+}
+
+/**
+ * Who is in the room besides the caller, for a header: "Only you are here", "Ada and you",
+ * "Ada, Ben and you", "Ada, Ben, 3 others and you".
+ * @param {string[]} others
+ */
+export function presenceLine(others) {
+  if (!others.length) return 'Only you are here';
+  if (others.length <= 2) return `${others.join(', ')} and you`;
+  const rest = others.length - 2;
+  return `${others.slice(0, 2).join(', ')}, ${rest} ${rest === 1 ? 'other' : 'others'} and you`;
+}
+
 /** Show a short notice at the bottom of the screen. */
 export function toast(text, kind = 'info', ms = 4000) {
   const box = $('toasts');

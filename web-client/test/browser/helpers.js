@@ -99,3 +99,23 @@ export async function shot(page, name) {
 export function shownTexts(page) {
   return page.locator('#message-list .msg .text').allTextContents();
 }
+
+/** Create a room from the sidebar; it opens. */
+export async function createRoom(page, name) {
+  await page.getByLabel('New room').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('#room-title', { hasText: name }).waitFor();
+}
+
+/** Open a room from the (refreshed) sidebar. */
+export async function openRoom(page, name) {
+  await page.getByRole('button', { name: 'Refresh the room list' }).click();
+  await page.locator('#room-list button', { hasText: name }).click();
+  await page.locator('#room-title', { hasText: name }).waitFor();
+}
+
+/** Send a message from the message box. */
+export async function say(page, text) {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+}

@@ -4,6 +4,12 @@
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
 
+/** What a question containing "markdown" is answered with. */
+export const MARKDOWN_REPLY = 'Here is **bold** and a list:\n\n- one\n- two\n\n```js\nconst answer = 42;\n```\n\nDone.';
+
+/** "word1 ", "word2 ", …, "wordN." */
+const numbered = (n) => Array.from({ length: n }, (_, k) => `word${k + 1}${k + 1 < n ? ' ' : '.'}`);
+
 /**
  * @param {{ interval?: number, words?: number, longWords?: number }} [opts]
  */
@@ -35,7 +41,12 @@ export async function startFakeLlm({ interval = 15, words = 24, longWords = 600 
       }
       stats.questions.push(question);
       events.emit('request', question);
-      const count = /\blong\b/i.test(question) ? longWords : words;
+      // A question about markdown gets a markdown answer in small pieces, so a test sees a code
+      // fence open before it closes; any other question gets numbered words.
+      const pieces = /\bmarkdown\b/i.test(question)
+        ? MARKDOWN_REPLY.match(/[\s\S]{1,5}/g)
+        : numbered(/\blong\b/i.test(question) ? longWords : words);
+      const count = pieces.length;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const send = (obj) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
       send({ choices: [{ delta: { role: 'assistant' } }] });
@@ -44,7 +55,7 @@ export async function startFakeLlm({ interval = 15, words = 24, longWords = 600 
       const timer = setInterval(() => {
         if (i < count) {
           i++;
-          send({ choices: [{ delta: { content: `word${i}${i < count ? ' ' : '.'}` } }] });
+          send({ choices: [{ delta: { content: pieces[i - 1] } }] });
           return;
         }
         clearInterval(timer);
