@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TempDir, pg_url, unique};
+use common::TempDir;
 use server::store::{MessageStatus, NewMessage, Pos, Store, StoreError};
 
 fn message(id: &str, status: MessageStatus, node: Option<&str>) -> NewMessage {
@@ -154,17 +154,9 @@ async fn sqlite_the_change_log() {
 
 #[tokio::test]
 async fn postgres_the_change_log() {
-    let schema = unique("changes");
-    let store = Store::connect(&common::store_options(&pg_url(), Some(&schema)))
-        .await
-        .expect("store");
-    the_log(&store).await;
-    store.close().await;
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_url())
-        .await
-        .expect("connect");
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut conn)
-        .await
-        .expect("drop schema");
+    common::on_postgres("changes", |store| async move {
+        the_log(&store).await;
+        store
+    })
+    .await;
 }

@@ -42,6 +42,21 @@ for (const backend of backends()) {
       assert.equal((await send(ada, priv.id, 'first')).seq, 1);
     });
 
+    test('create: room names are unique regardless of case, public or private, and an error says so', async () => {
+      const ada = await chat.guest('Ada');
+      const ben = await chat.guest('Ben');
+      const name = unique('Ärger-Lounge');
+      const first = await ok(ada, 'create', { name });
+      for (const [who, again, priv] of [[ada, name, false], [ben, name.toLowerCase(), false], [ben, name.toUpperCase(), true], [ada, `  ${name} `, false]]) {
+        const error = await fails(who, 'create', { name: again, private: priv }, 'conflict');
+        assert.match(error.message, /name/);
+      }
+      const rooms = await ok(ben, 'rooms', {});
+      assert.deepEqual(rooms.filter((r) => r.name.toLowerCase() === name.toLowerCase()).map((r) => r.id), [first.id]);
+      // A different name is fine; private bot rooms are all named after the bot.
+      await ok(ben, 'create', { name: `${name}-2` });
+    });
+
     test('create: a missing or non-string name is a bad_request', async () => {
       const ada = await chat.guest('Ada');
       await fails(ada, 'create', {}, 'bad_request');

@@ -100,6 +100,7 @@ impl From<ErrorBody> for ApiError {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited | ErrorCode::QueueFull => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -147,6 +148,7 @@ mod tests {
             (ErrorCode::Unauthorized, 401),
             (ErrorCode::Forbidden, 403),
             (ErrorCode::NotFound, 404),
+            (ErrorCode::Conflict, 409),
             (ErrorCode::RateLimited, 429),
             (ErrorCode::QueueFull, 429),
             (ErrorCode::Internal, 500),

@@ -70,6 +70,7 @@ enum Wire {
 enum WireKind {
     New,
     Edited,
+    Reacted,
     Deleted,
     Ended,
 }
@@ -81,6 +82,7 @@ impl Wire {
                 let (kind, end) = match &entry.kind {
                     Kind::New => (WireKind::New, None),
                     Kind::Edited => (WireKind::Edited, None),
+                    Kind::Reacted => (WireKind::Reacted, None),
                     Kind::Deleted => (WireKind::Deleted, None),
                     Kind::Ended(end) => (WireKind::Ended, Some(end.clone())),
                 };
@@ -121,6 +123,7 @@ impl Wire {
                 let kind = match (kind, end) {
                     (WireKind::New, _) => Kind::New,
                     (WireKind::Edited, _) => Kind::Edited,
+                    (WireKind::Reacted, _) => Kind::Reacted,
                     (WireKind::Deleted, _) => Kind::Deleted,
                     (WireKind::Ended, Some(end)) => Kind::Ended(end),
                     (WireKind::Ended, None) => return None,

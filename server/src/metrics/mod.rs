@@ -71,7 +71,7 @@ pub const OTHER: &str = "other";
 
 /// Every event name of the chat protocol (`docs/PROTOCOL.md`), both directions (`presence`,
 /// `typing` and `read` go both ways): the label set of `event`, with [`OTHER`] for the rest.
-pub const EVENTS: [&str; 26] = [
+pub const EVENTS: [&str; 28] = [
     // The most frequent deliveries first: the label is found by a scan from the start.
     "message",
     "bot:delta",
@@ -81,6 +81,7 @@ pub const EVENTS: [&str; 26] = [
     "messages",
     "edited",
     "deleted",
+    "reacted",
     "bot:start",
     "bot:end",
     "bot:snapshot",
@@ -97,6 +98,7 @@ pub const EVENTS: [&str; 26] = [
     "add",
     "edit",
     "delete",
+    "react",
     "history",
     "cancel",
     "bot:open",

@@ -30,6 +30,8 @@ pub enum Kind {
     New,
     /// Its text changed: `edited`.
     Edited,
+    /// Its reactions changed: `reacted`.
+    Reacted,
     /// It was deleted: `deleted`.
     Deleted,
     /// A bot reply ended: `bot:end`, with its payload.

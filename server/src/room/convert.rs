@@ -24,6 +24,13 @@ pub fn to_wire(m: &StoredMessage) -> Message {
         deleted: m.deleted,
         status: (m.status != MessageStatus::Done).then(|| m.status.as_str().into()),
         meta: m.meta.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        // A deleted message shows none of its reactions.
+        reactions: m
+            .reactions
+            .as_deref()
+            .filter(|_| !m.deleted)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -60,6 +67,9 @@ pub fn store_error(e: StoreError) -> ErrorBody {
         StoreError::NotFound => ErrorBody::new(ErrorCode::NotFound, "not found"),
         StoreError::NotAuthor => {
             ErrorBody::new(ErrorCode::Forbidden, "only the author may change a message")
+        }
+        StoreError::NameTaken => {
+            ErrorBody::new(ErrorCode::Conflict, "a room with that name exists")
         }
         e @ (StoreError::Db(_) | StoreError::Migrate(_)) => {
             warn!(cause = %e, "storage failed");

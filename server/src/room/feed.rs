@@ -274,6 +274,7 @@ impl<S: Sink> Feed<S> {
         match &entry.kind {
             Kind::New => self.deliver_entry("message", &*entry.message, before, after),
             Kind::Edited => self.deliver_entry("edited", &*entry.message, before, after),
+            Kind::Reacted => self.deliver_entry("reacted", &*entry.message, before, after),
             Kind::Deleted => self.deliver_entry("deleted", &*entry.message, before, after),
             Kind::Ended(end) => self.deliver_entry("bot:end", &**end, before, after),
         }

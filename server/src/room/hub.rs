@@ -17,7 +17,7 @@ use super::{
     writer::{WriteCmd, Writer},
 };
 use crate::{
-    store::{Appended, Change, NewMessage, Pos, Store},
+    store::{Appended, Change, NewMessage, Pos, Reacted, Store, StoredMessage},
     wire::{BotEnd, BotStart, ErrorBody, ErrorCode},
 };
 
@@ -169,6 +169,31 @@ impl RoomWriter {
         };
         self.tx.send(cmd).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?.map_err(store_error)
+    }
+
+    /// Adds (`on`) or takes back the user's reaction; the message as it then is.
+    pub async fn react(
+        &self,
+        id: &str,
+        user: &str,
+        emoji: &str,
+        on: bool,
+        ts: i64,
+    ) -> Result<StoredMessage, ErrorBody> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = WriteCmd::React {
+            id: id.to_owned(),
+            user: user.to_owned(),
+            emoji: emoji.to_owned(),
+            on,
+            ts,
+            reply,
+        };
+        self.tx.send(cmd).await.map_err(|_| gone())?;
+        match rx.await.map_err(|_| gone())?.map_err(store_error)? {
+            Reacted::Changed(change) => Ok(change.message),
+            Reacted::Unchanged(message) => Ok(message),
+        }
     }
 
     /// A streamed reply began (its message is already stored and published).

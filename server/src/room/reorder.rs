@@ -110,6 +110,7 @@ mod tests {
             deleted: false,
             status: None,
             meta: None,
+            reactions: Vec::new(),
         };
         Arc::new(Entry {
             pos: Pos { seq: rev, rev },

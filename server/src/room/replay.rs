@@ -205,16 +205,24 @@ impl<S: Sink> Feed<S> {
 }
 
 /// A stored change as the event it was live; a message never changed since it was stored (or
-/// a reply still streaming) is skipped, as the socket has it.
+/// a reply still streaming) is skipped, as the socket has it. The log keeps a message's latest
+/// state, not which change made it, so a message that was ever reacted to is also sent as
+/// `reacted` (after its `edited` or `bot:end`): the socket then has it as stored.
 fn deliver_change<S: Sink>(sink: &S, m: &StoredMessage, json: bool) -> Delivery {
     if m.deleted {
         return sink.deliver("deleted", &Frame::new(&to_wire(m), json));
     }
-    if let Some(end) = bot_end(m) {
-        return sink.deliver("bot:end", &Frame::new(&end, json));
+    let first = if let Some(end) = bot_end(m) {
+        sink.deliver("bot:end", &Frame::new(&end, json))
+    } else if m.edited_ts.is_some() {
+        sink.deliver("edited", &Frame::new(&to_wire(m), json))
+    } else {
+        Delivery::Sent
+    };
+    match first {
+        Delivery::Sent if m.reactions.is_some() => {
+            sink.deliver("reacted", &Frame::new(&to_wire(m), json))
+        }
+        other => other,
     }
-    if m.edited_ts.is_some() {
-        return sink.deliver("edited", &Frame::new(&to_wire(m), json));
-    }
-    Delivery::Sent
 }

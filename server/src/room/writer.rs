@@ -17,7 +17,7 @@ use super::{
     registry::Registry,
 };
 use crate::{
-    store::{Appended, Change, NewMessage, Pos, Store, StoreError},
+    store::{Appended, Change, NewMessage, Pos, Reacted, Store, StoreError},
     wire::{BotEnd, ErrorBody, ErrorCode},
 };
 
@@ -37,6 +37,15 @@ pub(super) enum WriteCmd {
         text: Option<String>,
         ts: i64,
         reply: oneshot::Sender<Result<Change, StoreError>>,
+    },
+    /// The user's reaction `emoji` added (`on`) or taken back.
+    React {
+        id: String,
+        user: String,
+        emoji: String,
+        on: bool,
+        ts: i64,
+        reply: oneshot::Sender<Result<Reacted, StoreError>>,
     },
     /// A streamed reply's final text; `end` is its `bot:end` (its `rev` is set here).
     Finish {
@@ -108,6 +117,23 @@ impl Writer {
                             Kind::Deleted
                         };
                         self.publish_change(change, kind);
+                    }
+                    reply.send(result).ok();
+                }
+                WriteCmd::React {
+                    id,
+                    user,
+                    emoji,
+                    on,
+                    ts,
+                    reply,
+                } => {
+                    let result = self
+                        .store
+                        .react(&self.room, &id, &user, &emoji, on, ts)
+                        .await;
+                    if let Ok(Reacted::Changed(change)) = &result {
+                        self.publish_change(change, Kind::Reacted);
                     }
                     reply.send(result).ok();
                 }

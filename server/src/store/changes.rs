@@ -9,7 +9,10 @@ use super::{
 };
 
 /// Takes the room's next `rev` inside `tx`; returns where the log then stands.
-async fn next_rev(tx: &mut Transaction<'static, Any>, room: &str) -> Result<Pos, StoreError> {
+pub(super) async fn next_rev(
+    tx: &mut Transaction<'static, Any>,
+    room: &str,
+) -> Result<Pos, StoreError> {
     let row = sqlx::query(
         "UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_seq, last_rev",
     )
@@ -214,7 +217,7 @@ pub struct Streaming {
 }
 
 /// A message of the room, read inside `tx` after it took the room's row.
-async fn locked_message(
+pub(super) async fn locked_message(
     tx: &mut Transaction<'static, Any>,
     room: &str,
     id: &str,

@@ -100,6 +100,7 @@ impl Store {
                     client_id: m.client_id.clone(),
                     status: m.status,
                     meta: None,
+                    reactions: None,
                 });
             }
         }

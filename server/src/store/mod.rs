@@ -6,11 +6,12 @@
 //! out the same `seq` twice.
 //!
 //! One file per table family: `users`, `rooms`, `members` (membership and read marks),
-//! `messages`, `changes` (edits, deletes, reply ends: the room's change log), `settings`; the row types in `types`, the schema in `schema`.
+//! `messages`, `changes` (edits, deletes, reply ends: the room's change log), `reactions`, `settings`; the row types in `types`, the schema in `schema`.
 
 mod changes;
 mod members;
 mod messages;
+mod reactions;
 mod rooms;
 mod schema;
 mod settings;
@@ -25,6 +26,7 @@ use sqlx::{
 };
 
 pub use changes::Streaming as StreamingReply;
+pub use reactions::{REACTION_USERS, Reacted};
 pub use types::{Appended, Change, MessageStatus, NewMessage, Pos, Room, RoomView, StoredMessage};
 
 pub use schema::latest_version;
@@ -38,6 +40,9 @@ pub enum StoreError {
     /// The user may not change that message.
     #[error("not the author")]
     NotAuthor,
+    /// Another room already has this name (compared regardless of case).
+    #[error("a room with that name exists")]
+    NameTaken,
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),

@@ -9,7 +9,8 @@ use super::{
 };
 
 impl Store {
-    /// Creates a room; its creator becomes a member.
+    /// Creates a room; its creator becomes a member. A group room (not `bot`) whose name another
+    /// group room has, regardless of case, is refused with [`StoreError::NameTaken`].
     pub async fn create_room(
         &self,
         id: &str,
@@ -21,18 +22,37 @@ impl Store {
     ) -> Result<Room, StoreError> {
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
+        let key = (!bot).then(|| name_key(name));
+        if let Some(key) = &key {
+            // Checked first so the usual case is a clear answer; the unique index still decides
+            // between two nodes creating the same name at once.
+            let taken = sqlx::query("SELECT 1 AS one FROM rooms WHERE name_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::NameTaken);
+            }
+        }
         sqlx::query(
-            "INSERT INTO rooms (id, name, private, bot, created_by, created_ts, last_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, 0)",
+            "INSERT INTO rooms (id, name, name_key, private, bot, created_by, created_ts, last_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
         )
         .bind(id)
         .bind(name)
+        .bind(key.as_deref())
         .bind(i64::from(private))
         .bind(i64::from(bot))
         .bind(creator)
         .bind(ts)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() && key.is_some() => {
+                StoreError::NameTaken
+            }
+            _ => StoreError::Db(e),
+        })?;
         insert_member(&mut tx, id, creator, ts).await?;
         tx.commit().await?;
         Ok(Room {
@@ -102,4 +122,10 @@ impl Store {
         .await?;
         rows.iter().map(room_from_row).collect()
     }
+}
+
+/// What room names are compared by: the name in lower case (Unicode's folding, so `Ärger` and
+/// `ärger` collide too).
+pub(super) fn name_key(name: &str) -> String {
+    name.to_lowercase()
 }

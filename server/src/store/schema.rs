@@ -38,6 +38,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reply_owner",
         include_str!("../../migrations/0004_reply_owner.sql"),
     ),
+    (
+        5,
+        "room_names",
+        include_str!("../../migrations/0005_room_names.sql"),
+    ),
+    (
+        6,
+        "reactions",
+        include_str!("../../migrations/0006_reactions.sql"),
+    ),
 ];
 
 /// How many times a start-up may fail for reasons other than a lost race before it gives up.

@@ -33,6 +33,8 @@ pub struct StoredMessage {
     pub status: MessageStatus,
     /// Free-form JSON for bot replies (finish reason, usage, error).
     pub meta: Option<String>,
+    /// Its reactions as served (JSON), once it had any (`[]` when all were taken back).
+    pub reactions: Option<String>,
 }
 
 /// A message to store.
@@ -152,7 +154,7 @@ pub struct RoomView {
     pub read_seq: i64,
 }
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta";
+pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta, reactions";
 
 pub(super) fn room_from_row(r: &AnyRow) -> Result<Room, StoreError> {
     Ok(Room {
@@ -185,6 +187,7 @@ pub(super) fn message_from_row(r: &AnyRow) -> Result<StoredMessage, StoreError> 
             })?
         },
         meta: r.try_get("meta")?,
+        reactions: r.try_get("reactions")?,
     })
 }
 

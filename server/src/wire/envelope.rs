@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Forbidden,
     /// Unknown room, message or user.
     NotFound,
+    /// The name is taken (room names are unique regardless of case).
+    Conflict,
     /// Too many requests; see `retryAfter`.
     RateLimited,
     /// The request waits in a queue that is full.
@@ -33,6 +35,7 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
             Self::RateLimited => "rate_limited",
             Self::QueueFull => "queue_full",
             Self::Internal => "internal",

@@ -79,6 +79,19 @@ pub struct EditMessage {
     pub text: String,
 }
 
+/// `react`: `on` adds the caller's reaction, `false` takes it back.
+#[derive(Debug, Deserialize)]
+pub struct ReactMessage {
+    /// Room id.
+    pub room: String,
+    /// Message id.
+    pub id: String,
+    /// One of [`REACTION_EMOJI`](super::REACTION_EMOJI).
+    pub emoji: String,
+    /// Add or remove.
+    pub on: bool,
+}
+
 /// `delete`.
 #[derive(Debug, Deserialize)]
 pub struct DeleteMessage {

@@ -83,7 +83,25 @@ pub struct Message {
     /// Bot reply metadata: finish reason, usage, error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,
+    /// Reactions, each emoji in the order it was first given; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reaction {
+    /// One of [`REACTION_EMOJI`].
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: i64,
+    /// The first 20 of them, oldest first.
+    pub users: Vec<User>,
+}
+
+/// The emoji a message may be reacted to with.
+pub const REACTION_EMOJI: &[&str] = &["👍", "👎", "❤️", "😂", "🎉", "😮", "😢", "🙏"];
 
 /// `messages`: a replay batch.
 #[derive(Debug, Serialize)]
@@ -195,8 +213,8 @@ pub struct ReadAck {
 
 /// Every event the chat server emits to its clients (the `bot:` ones are reserved as a family).
 pub const SERVER_EVENTS: &[&str] = &[
-    "session", "message", "messages", "edited", "deleted", "presence", "typing", "read", "joined",
-    "left",
+    "session", "message", "messages", "edited", "deleted", "reacted", "presence", "typing", "read",
+    "joined", "left",
 ];
 
 /// Names socket.io itself gives meaning to on a client.

@@ -98,3 +98,23 @@ pub fn message(n: usize) -> NewMessage {
         node: None,
     }
 }
+
+/// Runs `test` on a store in a fresh PostgreSQL schema named after `tag`, then drops the schema.
+pub async fn on_postgres<F, Fut>(tag: &str, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = Store>,
+{
+    let schema = unique(tag);
+    let store = Store::connect(&store_options(&pg_url(), Some(&schema)))
+        .await
+        .expect("store");
+    test(store).await.close().await;
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_url())
+        .await
+        .expect("connect");
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&mut conn)
+        .await
+        .expect("drop schema");
+}

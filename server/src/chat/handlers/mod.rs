@@ -2,11 +2,12 @@
 //! one still gets an answer), wait its [`Turn`](crate::flow::Turn) (so one connection's events
 //! apply in the order sent), authorize, act, and answer with the ack envelope. This module holds
 //! the connection's life (middleware, connect, disconnect) and what the events share; the events
-//! are grouped by family in `rooms`, `messages` and `live`.
+//! are grouped by family in `rooms`, `messages`, `reactions` and `live`.
 
 mod live;
 mod members;
 mod messages;
+mod reactions;
 mod rooms;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -21,6 +22,7 @@ pub(crate) use self::members::follow as follow_membership;
 use self::{
     live::{presence, read, typing},
     messages::{cancel, delete, edit, history, send},
+    reactions::react,
     rooms::{add_member, create_room, join_room, leave_room, list_rooms, open_bot_room},
 };
 use super::{
@@ -202,6 +204,7 @@ fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("send", send);
     s.on("edit", edit);
     s.on("delete", delete);
+    s.on("react", react);
     s.on("history", history);
     s.on("presence", presence);
     s.on("typing", typing);
