@@ -105,9 +105,13 @@ describe('metrics', () => {
 
     ada.disconnect();
     ben.disconnect();
+    // The gauge reads the namespace at the scrape, the counter moves in each socket's disconnect
+    // handler, a moment later: wait for both.
+    const disconnects = (m) => moved(m0, m, { n: ['chat_disconnects_total', { reason: 'client_disconnect' }] }).n;
     const m4 = await scrapeUntil(base, (m) => m.value('chat_connections', WS) === m0.value('chat_connections', WS)
-      && m.value('chat_connections', POLLING) === m0.value('chat_connections', POLLING), 'the sockets gone');
-    const gone = moved(m0, m4, { n: ['chat_disconnects_total', { reason: 'client_disconnect' }] }).n;
+      && m.value('chat_connections', POLLING) === m0.value('chat_connections', POLLING)
+      && disconnects(m) >= 2, 'the sockets gone');
+    const gone = disconnects(m4);
     assert.equal(gone, 2, 'two client disconnects');
   });
 });
