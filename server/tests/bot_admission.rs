@@ -156,6 +156,14 @@ struct EmbeddedThenGate {
 }
 
 impl Backend for EmbeddedThenGate {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+
+    fn model(&self) -> &str {
+        "test"
+    }
+
     fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
         if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             self.embedded.complete(request)

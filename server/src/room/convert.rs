@@ -24,6 +24,9 @@ pub fn to_wire(m: &StoredMessage) -> Message {
         deleted: m.deleted,
         status: (m.status != MessageStatus::Done).then(|| m.status.as_str().into()),
         meta: m.meta.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        reply_to: m.links.reply_to.clone(),
+        replaces: m.links.replaces.clone(),
+        continues: m.links.continues.clone(),
     }
 }
 

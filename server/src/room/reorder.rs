@@ -110,6 +110,9 @@ mod tests {
             deleted: false,
             status: None,
             meta: None,
+            reply_to: None,
+            replaces: None,
+            continues: None,
         };
         Arc::new(Entry {
             pos: Pos { seq: rev, rev },
