@@ -156,6 +156,14 @@ struct EmbeddedThenGate {
 }
 
 impl Backend for EmbeddedThenGate {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+
+    fn model(&self) -> &str {
+        "test"
+    }
+
     fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
         if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             self.embedded.complete(request)
@@ -169,7 +177,8 @@ impl Backend for EmbeddedThenGate {
 async fn a_reply_answers_its_own_request_not_a_later_message_and_is_stored_whole() {
     let store = store().await;
     let embedded = Embedded::new("Bot");
-    let expected = embedded.answer("help");
+    // The bot's first reply in the room introduces it.
+    let expected = format!("{}{}", embedded.introduction(), embedded.answer("help"));
     let (tx, mut started) = mpsc::unbounded_channel();
     let backend = EmbeddedThenGate {
         embedded,

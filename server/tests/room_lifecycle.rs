@@ -74,7 +74,14 @@ async fn many_rooms_used_once_leave_no_task_behind() {
     let store = store_with_room("r0").await;
     for i in 1..50 {
         store
-            .create_room(&format!("r{i}"), "Room", false, false, "ada", 0)
+            .create_room(
+                &format!("r{i}"),
+                &format!("Room {i}"),
+                false,
+                false,
+                "ada",
+                0,
+            )
             .await
             .expect("room");
     }

@@ -23,6 +23,7 @@ fn message(user: &str, n: usize, client_id: &str) -> NewMessage {
         client_id: Some(client_id.into()),
         status: MessageStatus::Done,
         node: None,
+        links: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ fn message(id: &str, status: MessageStatus, node: Option<&str>) -> NewMessage {
         client_id: None,
         status,
         node: node.map(str::to_owned),
+        links: Default::default(),
     }
 }
 

@@ -48,6 +48,7 @@ fn message(id: &str) -> NewMessage {
         client_id: None,
         status: MessageStatus::Done,
         node: None,
+        links: Default::default(),
     }
 }
 

@@ -29,6 +29,14 @@ const DEADLINE: Duration = Duration::from_secs(10);
 struct Thinking;
 
 impl Backend for Thinking {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+
+    fn model(&self) -> &str {
+        "test"
+    }
+
     fn complete(&self, _: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
         futures_util::stream::once(async { Ok(Chunk::Text("Let me think".into())) })
             .chain(futures_util::stream::pending())

@@ -29,6 +29,22 @@ pub struct Request {
     pub user_id: String,
     /// Stops the reply (or keeps it from starting).
     pub cancel: CancellationToken,
+    /// When this answers the request again: which reply it regenerates or continues.
+    pub again: Option<Again>,
+}
+
+/// A request answered again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Again {
+    /// A new reply that replaces the reply with this id (both are kept).
+    Regenerate(String),
+    /// A reply that carries on `reply`, whose text so far is `text`.
+    Continue {
+        /// The reply continued.
+        reply: String,
+        /// Its text.
+        text: String,
+    },
 }
 
 /// What admission enforces.
@@ -236,6 +252,7 @@ mod tests {
             request_seq: 1,
             user_id: user.into(),
             cancel: CancellationToken::new(),
+            again: None,
         }
     }
 

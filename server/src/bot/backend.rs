@@ -37,10 +37,17 @@ pub struct Turn {
 }
 
 /// A request for a reply.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Completion {
-    /// System prompt first, then the room's recent messages, oldest first.
+    /// System prompt first, then the room's recent messages, oldest first. A continuation
+    /// ends with the bot's partial reply (an assistant turn).
     pub turns: Vec<Turn>,
+    /// The model the room asks for, instead of the server's.
+    pub model: Option<String>,
+    /// The room's sampling temperature (`None`: the model's default).
+    pub temperature: Option<f64>,
+    /// Whether this is the bot's first reply in the room.
+    pub first_in_room: bool,
 }
 
 /// A piece of a streamed reply.
@@ -78,4 +85,8 @@ impl BackendError {
 pub trait Backend: Send + Sync + 'static {
     /// Starts a reply. The stream ends after the last chunk; dropping it early cancels upstream.
     fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>>;
+    /// `embedded` or `openai`, as the `session` event tells clients.
+    fn kind(&self) -> &'static str;
+    /// The model answering when a room names none.
+    fn model(&self) -> &str;
 }

@@ -164,8 +164,21 @@ fn humanize_utc(t: std::time::SystemTime) -> String {
     )
 }
 
-impl Backend for Embedded {
-    fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
+impl Embedded {
+    /// What the bot says first in a room: what it is and how to connect a real model.
+    pub fn introduction(&self) -> String {
+        format!(
+            "I'm {}, the offline assistant built into this server: no language model is connected, so I \
+             know this chat rather than the world. To connect a real model, start the server with \
+             --llm-base-url and --llm-model (any OpenAI-compatible API: OpenAI, Ollama, llama.cpp, vLLM).\n\n",
+            self.name
+        )
+    }
+
+    /// The text of a reply to `request`: the answer to its last question, after the
+    /// introduction in a room's first reply; for a continuation (the context ends with the
+    /// partial reply) what the answer has beyond that part.
+    fn reply_text(&self, request: &Completion) -> String {
         let question = request
             .turns
             .iter()
@@ -179,6 +192,27 @@ impl Backend for Embedded {
             })
             .unwrap_or_default();
         let answer = self.answer(&question);
+        match request.turns.last() {
+            Some(last) if last.role == Role::Assistant => {
+                let intro = self.introduction();
+                let said = last
+                    .content
+                    .strip_prefix(intro.as_str())
+                    .unwrap_or(&last.content);
+                match answer.strip_prefix(said) {
+                    Some(rest) if !rest.is_empty() => rest.to_owned(),
+                    _ => "That is all I have to say on it.".to_owned(),
+                }
+            }
+            _ if request.first_in_room => format!("{}{answer}", self.introduction()),
+            _ => answer,
+        }
+    }
+}
+
+impl Backend for Embedded {
+    fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
+        let answer = self.reply_text(&request);
         let prompt_tokens = request
             .turns
             .iter()
@@ -210,6 +244,14 @@ impl Backend for Embedded {
             Ok(Chunk::Finish("stop".to_owned())),
         ]);
         words.chain(tail).boxed()
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn model(&self) -> &str {
+        "embedded"
     }
 }
 
@@ -246,6 +288,40 @@ mod tests {
     }
 
     #[test]
+    fn the_first_reply_introduces_the_bot_and_a_continuation_adds_only_the_rest() {
+        let bot = Embedded::new("Assistant");
+        let user = |text: &str| super::super::backend::Turn {
+            role: Role::User,
+            content: format!("Ada: {text}"),
+        };
+        let first = bot.reply_text(&Completion {
+            turns: vec![user("/about")],
+            first_in_room: true,
+            ..Completion::default()
+        });
+        assert!(
+            first.starts_with("I'm Assistant, the offline assistant"),
+            "{first}"
+        );
+        assert!(
+            first.contains("--llm-base-url") && first.ends_with(ABOUT),
+            "{first}"
+        );
+        let partial: String = ABOUT.chars().take(40).collect();
+        let rest = bot.reply_text(&Completion {
+            turns: vec![
+                user("/about"),
+                super::super::backend::Turn {
+                    role: Role::Assistant,
+                    content: format!("{}{partial}", bot.introduction()),
+                },
+            ],
+            ..Completion::default()
+        });
+        assert_eq!(format!("{partial}{rest}"), ABOUT);
+    }
+
+    #[test]
     fn dates_are_civil() {
         let t = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(humanize_utc(t), "2023-11-14 22:13:20");
@@ -258,7 +334,13 @@ mod tests {
             role: Role::User,
             content: "Ada: /about".into(),
         }];
-        let chunks: Vec<_> = bot.complete(Completion { turns }).collect().await;
+        let chunks: Vec<_> = bot
+            .complete(Completion {
+                turns,
+                ..Completion::default()
+            })
+            .collect()
+            .await;
         let text: String = chunks
             .iter()
             .filter_map(|c| match c {

@@ -10,6 +10,9 @@
 //! - `mentions`: whether a message addresses the bot.
 //! - `remote`: stopping a reply that another node writes.
 //! - `lease`: the room's lease, so that one node at a time writes a reply there.
+//! - [`settings`]: each room's settings (persona, model, temperature, reply mode).
+//! - `again`: regenerating and continuing a reply.
+//! - `usage`: the usage ledger.
 //!
 //! One reply runs at a time per room; more wait in a bounded queue. A reply is a stored message
 //! from its start (so it has its `seq`); its text streams as deltas merged over a short window,
@@ -17,6 +20,7 @@
 
 mod abandoned;
 pub mod admission;
+mod again;
 pub mod backend;
 pub mod embedded;
 mod lease;
@@ -25,6 +29,8 @@ pub mod openai;
 mod queue;
 mod remote;
 mod reply;
+pub mod settings;
+mod usage;
 
 use std::{sync::Arc, time::Duration};
 
@@ -83,9 +89,10 @@ impl BotConfig {
     }
 }
 
-pub use admission::{Admissions, MemoryAdmissions};
+pub use admission::{Admissions, Again, MemoryAdmissions};
 pub use mentions::mentions;
 pub use queue::Admission;
+pub use settings::BotError;
 
 use admission::{Cancelled, Limits, Queued, Request};
 
@@ -204,8 +211,9 @@ impl Bot {
         self.0.admissions.set_bot_member(room, (true, bot_room));
     }
 
-    /// Whether a message in `room` asks the bot for a reply: any message in a private bot
-    /// room, a mention where the bot is a member.
+    /// Whether a message in `room` asks the bot for a reply: where the bot is a member, a
+    /// mention, or any message when the room's reply mode is `every` (a private bot room's
+    /// default).
     pub async fn addressed(&self, room: &str, text: &str) -> bool {
         let known = self.0.admissions.bot_member(room);
         let (member, bot_room) = match known {
@@ -217,7 +225,7 @@ impl Bot {
                 (member, bot_room)
             }
         };
-        member && (bot_room || self.mentions(text))
+        member && (self.mentions(text) || self.answers_every(room, bot_room).await)
     }
 
     fn mentions(&self, text: &str) -> bool {
@@ -283,7 +291,13 @@ impl Bot {
             request_seq: request.seq,
             user_id: admission.user_id.clone(),
             cancel: CancellationToken::new(),
+            again: None,
         };
+        self.enqueue(&admission, request).await;
+    }
+
+    /// Queues an admitted request.
+    async fn enqueue(&self, admission: &Admission, request: Request) {
         match self.0.admissions.enqueue(request) {
             Queued::Start(first) => {
                 let bot = self.clone();

@@ -140,6 +140,14 @@ impl Backend for OpenAi {
         });
         tokio_stream_from(rx)
     }
+
+    fn kind(&self) -> &'static str {
+        "openai"
+    }
+
+    fn model(&self) -> &str {
+        &self.config.model
+    }
 }
 
 fn tokio_stream_from(
@@ -165,12 +173,16 @@ impl OpenAi {
             .iter()
             .map(|t| json!({ "role": t.role.as_str(), "content": t.content }))
             .collect();
-        let body = json!({
-            "model": self.config.model,
+        let model = request.model.as_deref().unwrap_or(&self.config.model);
+        let mut body = json!({
+            "model": model,
             "messages": messages,
             "stream": true,
             "stream_options": { "include_usage": true },
         });
+        if let Some(t) = request.temperature {
+            body["temperature"] = json!(t);
+        }
         let mut call = self.client.post(&url).json(&body);
         if let Some(key) = &self.config.api_key {
             call = call.bearer_auth(key);

@@ -5,13 +5,13 @@ use futures_util::StreamExt;
 use tracing::warn;
 
 use super::{
-    BOT_ID, Bot,
+    Again, BOT_ID, Bot,
     admission::Request,
     backend::{Chunk, Completion, Role, Turn},
     now_ms,
 };
 use crate::{
-    store::{MessageStatus, NewMessage},
+    store::{Links, MessageStatus, NewMessage, UsageLine},
     wire::{BotEnd, BotStart, FinishReason, ReplyError, Usage},
 };
 impl Bot {
@@ -64,6 +64,24 @@ impl Bot {
         let Ok(writer) = self.0.writers.get(&request.room).await else {
             return false;
         };
+        let settings = match self.settings(&request.room).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(cause = %e, "cannot read the room's bot settings");
+                return false;
+            }
+        };
+        let links = Links {
+            reply_to: Some(request.request_id.clone()),
+            replaces: match &request.again {
+                Some(Again::Regenerate(id)) => Some(id.clone()),
+                _ => None,
+            },
+            continues: match &request.again {
+                Some(Again::Continue { reply, .. }) => Some(reply.clone()),
+                _ => None,
+            },
+        };
         let stored = writer
             .send(NewMessage {
                 id: crate::ids::new_id("m_", 16),
@@ -74,6 +92,7 @@ impl Bot {
                 client_id: None,
                 status: MessageStatus::Streaming,
                 node: Some(cfg.node.clone()),
+                links,
             })
             .await;
         let reply = match stored {
@@ -99,9 +118,29 @@ impl Bot {
             writer.stream_delta(&reply.id, deltas, text);
         };
 
-        let turns = self.context(&request.room, request.request_seq).await;
+        let mut turns = self
+            .context(&request.room, request.request_seq, &settings.system_prompt)
+            .await;
+        if let Some(Again::Continue { text, .. }) = &request.again {
+            turns.push(Turn {
+                role: Role::Assistant,
+                content: text.clone(),
+            });
+        }
+        let first_in_room = !self
+            .0
+            .store
+            .wrote_before(&request.room, BOT_ID, reply.seq)
+            .await
+            .unwrap_or(true);
         let prompt_chars: usize = turns.iter().map(|t| t.content.len()).sum();
-        let mut stream = self.0.backend.complete(Completion { turns });
+        let default_model = self.0.backend.model();
+        let mut stream = self.0.backend.complete(Completion {
+            turns,
+            model: (settings.model != default_model).then(|| settings.model.clone()),
+            temperature: settings.temperature,
+            first_in_room,
+        });
         let asked = tokio::time::Instant::now();
         let mut first_text: Option<tokio::time::Instant> = None;
         let mut text = String::new();
@@ -189,6 +228,20 @@ impl Bot {
         };
         self.settle(&request.user_id).await;
         self.0.budgets.spend(&request.user_id, tokens).await;
+        let line = UsageLine {
+            reply_id: reply.id.clone(),
+            room: request.room.clone(),
+            user_id: request.user_id.clone(),
+            ts: now_ms(),
+            prompt_tokens: usage.map_or(prompt_chars / 4, |u| u.prompt_tokens as usize) as i64,
+            completion_tokens: usage
+                .map_or(text.len().div_ceil(4), |u| u.completion_tokens as usize)
+                as i64,
+            estimated: usage.is_none(),
+        };
+        if let Err(e) = self.0.store.record_usage(&line).await {
+            warn!(cause = %e, "cannot record the reply's usage");
+        }
         if let Err(e) = writer.finish(end, meta.to_string()).await {
             warn!(cause = %e, "cannot store the reply");
         }
@@ -198,7 +251,7 @@ impl Bot {
     /// The conversation for a reply: the system prompt, then the room's messages up to and
     /// including the request (`request_seq`; the newest that fit the budget, oldest first), so
     /// the reply answers its request even when more messages arrived while it waited.
-    async fn context(&self, room: &str, request_seq: i64) -> Vec<Turn> {
+    async fn context(&self, room: &str, request_seq: i64, system_prompt: &str) -> Vec<Turn> {
         let cfg = &self.0.config;
         let recent = self
             .0
@@ -218,6 +271,17 @@ impl Bot {
                 (Role::User, format!("{}: {}", m.user_name, m.text))
             };
             if content.len() > budget {
+                if turns.is_empty() {
+                    // The request itself is always sent: its first `budget` bytes.
+                    let mut end = budget;
+                    while !content.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    turns.push(Turn {
+                        role,
+                        content: content[..end].to_owned(),
+                    });
+                }
                 break;
             }
             budget -= content.len();
@@ -225,7 +289,9 @@ impl Bot {
         }
         turns.push(Turn {
             role: Role::System,
-            content: cfg.system_prompt.clone(),
+            content: format!(
+                "{system_prompt}\n\nMessages from people start with the speaker's name and a colon."
+            ),
         });
         turns.reverse();
         turns

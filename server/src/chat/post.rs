@@ -17,7 +17,7 @@ pub enum Admit {
     /// Go ahead; with the bot's admission when the message asks the bot.
     Go(Option<Admission>),
     /// The bot refused, but this is a resend of a message already stored: answer with it.
-    Stored(StoredMessage),
+    Stored(Box<StoredMessage>),
 }
 
 /// Who writes a message: the author's user id and display name.
@@ -69,7 +69,7 @@ impl<A: Adapter> Chat<A> {
         match self.bot.admit(room, user_id).await {
             Ok(admission) => Ok(Admit::Go(Some(admission))),
             Err(refused) => match self.store.by_client_id(room, user_id, client_id).await {
-                Ok(Some(m)) => Ok(Admit::Stored(m)),
+                Ok(Some(m)) => Ok(Admit::Stored(Box::new(m))),
                 _ => Err(refused),
             },
         }
@@ -86,6 +86,7 @@ impl<A: Adapter> Chat<A> {
             client_id: Some(client_id),
             status: MessageStatus::Done,
             node: None,
+            links: Default::default(),
         }
     }
 
@@ -110,7 +111,7 @@ impl<A: Adapter> Chat<A> {
         let writer = self.writers.get(room).await?;
         let admission = match self.admit(room, author.user_id, &text, &client_id).await? {
             Admit::Go(admission) => admission,
-            Admit::Stored(m) => return Ok(Appended::Duplicate(m)),
+            Admit::Stored(m) => return Ok(Appended::Duplicate(*m)),
         };
         let appended = writer
             .send(Self::new_message(author, text, client_id))

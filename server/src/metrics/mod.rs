@@ -71,7 +71,7 @@ pub const OTHER: &str = "other";
 
 /// Every event name of the chat protocol (`docs/PROTOCOL.md`), both directions (`presence`,
 /// `typing` and `read` go both ways): the label set of `event`, with [`OTHER`] for the rest.
-pub const EVENTS: [&str; 28] = [
+pub const EVENTS: [&str; 32] = [
     // The most frequent deliveries first: the label is found by a scan from the start.
     "message",
     "bot:delta",
@@ -102,6 +102,10 @@ pub const EVENTS: [&str; 28] = [
     "history",
     "cancel",
     "bot:open",
+    "bot:settings",
+    "bot:regenerate",
+    "bot:continue",
+    "bot:usage",
 ];
 
 /// Labels of `event`: [`EVENTS`] then [`OTHER`].

@@ -31,6 +31,9 @@ pub fn to_wire(m: &StoredMessage) -> Message {
             .filter(|_| !m.deleted)
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default(),
+        reply_to: m.links.reply_to.clone(),
+        replaces: m.links.replaces.clone(),
+        continues: m.links.continues.clone(),
     }
 }
 

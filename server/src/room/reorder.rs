@@ -111,6 +111,9 @@ mod tests {
             status: None,
             meta: None,
             reactions: Vec::new(),
+            reply_to: None,
+            replaces: None,
+            continues: None,
         };
         Arc::new(Entry {
             pos: Pos { seq: rev, rev },

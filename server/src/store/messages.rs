@@ -70,8 +70,8 @@ impl Store {
             let first_rev = row.try_get::<i64, _>("last_rev")? - n + 1;
             for ((seq, rev), m) in (first_seq..).zip(first_rev..).zip(&fresh) {
                 sqlx::query(
-                    "INSERT INTO messages (id, room_id, seq, rev, user_id, user_name, client_id, text, ts, status, node)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO messages (id, room_id, seq, rev, user_id, user_name, client_id, text, ts, status, node, reply_to, replaces, continues)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&m.id)
                 .bind(room)
@@ -84,6 +84,9 @@ impl Store {
                 .bind(m.ts)
                 .bind(m.status.as_str())
                 .bind(m.node.as_deref())
+                .bind(m.links.reply_to.as_deref())
+                .bind(m.links.replaces.as_deref())
+                .bind(m.links.continues.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 stored.push(StoredMessage {
@@ -101,6 +104,7 @@ impl Store {
                     status: m.status,
                     meta: None,
                     reactions: None,
+                    links: m.links.clone(),
                 });
             }
         }

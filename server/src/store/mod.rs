@@ -6,8 +6,10 @@
 //! out the same `seq` twice.
 //!
 //! One file per table family: `users`, `rooms`, `members` (membership and read marks),
-//! `messages`, `changes` (edits, deletes, reply ends: the room's change log), `reactions`, `settings`; the row types in `types`, the schema in `schema`.
+//! `messages`, `changes` (edits, deletes, reply ends: the room's change log), `reactions`,
+//! `settings`, `bot` (the bot's settings per room and its usage ledger); the row types in `types`, the schema in `schema`.
 
+mod bot;
 mod changes;
 mod members;
 mod messages;
@@ -25,11 +27,14 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
+pub use bot::{StoredBotSettings, UsageLine, UsageTotals};
 pub use changes::Streaming as StreamingReply;
 pub use reactions::{REACTION_USERS, Reacted};
-pub use types::{Appended, Change, MessageStatus, NewMessage, Pos, Room, RoomView, StoredMessage};
+pub use types::{
+    Appended, Change, Links, MessageStatus, NewMessage, Pos, Room, RoomView, StoredMessage,
+};
 
-pub use schema::latest_version;
+pub use schema::{latest_version, versions as migration_versions};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reactions",
         include_str!("../../migrations/0006_reactions.sql"),
     ),
+    (
+        7,
+        "reply_links",
+        include_str!("../../migrations/0007_reply_links.sql"),
+    ),
+    (
+        8,
+        "bot_settings",
+        include_str!("../../migrations/0008_bot_settings.sql"),
+    ),
+    (
+        9,
+        "bot_usage",
+        include_str!("../../migrations/0009_bot_usage.sql"),
+    ),
 ];
 
 /// How many times a start-up may fail for reasons other than a lost race before it gives up.
@@ -81,6 +96,11 @@ impl<'s> MigrationSource<'s> for Embedded {
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// The versions this build knows, in order (numbers may be skipped).
+pub fn versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.0).collect()
 }
 
 /// Applies the migrations not yet applied.

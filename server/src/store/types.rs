@@ -35,6 +35,19 @@ pub struct StoredMessage {
     pub meta: Option<String>,
     /// Its reactions as served (JSON), once it had any (`[]` when all were taken back).
     pub reactions: Option<String>,
+    /// For a bot reply: what it answers, replaces or continues.
+    pub links: Links,
+}
+
+/// How a bot reply relates to other messages; empty for every other message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The message that asked for the reply.
+    pub reply_to: Option<String>,
+    /// The reply this one regenerates (both are kept).
+    pub replaces: Option<String>,
+    /// The reply this one carries on.
+    pub continues: Option<String>,
 }
 
 /// A message to store.
@@ -58,6 +71,8 @@ pub struct NewMessage {
     ///
     /// [`Store::end_interrupted`]: super::Store::end_interrupted
     pub node: Option<String>,
+    /// For a bot reply: what it answers, replaces or continues.
+    pub links: Links,
 }
 
 /// Where a message is in its life, stored as `done` or `streaming`.
@@ -154,7 +169,7 @@ pub struct RoomView {
     pub read_seq: i64,
 }
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta, reactions";
+pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta, reactions, reply_to, replaces, continues";
 
 pub(super) fn room_from_row(r: &AnyRow) -> Result<Room, StoreError> {
     Ok(Room {
@@ -188,6 +203,11 @@ pub(super) fn message_from_row(r: &AnyRow) -> Result<StoredMessage, StoreError> 
         },
         meta: r.try_get("meta")?,
         reactions: r.try_get("reactions")?,
+        links: Links {
+            reply_to: r.try_get("reply_to")?,
+            replaces: r.try_get("replaces")?,
+            continues: r.try_get("continues")?,
+        },
     })
 }
 

@@ -7,6 +7,7 @@
 //! - [`events`]: what clients send.
 //! - [`notices`]: what the server answers and emits about rooms, messages, presence, receipts.
 //! - [`bot`]: the chatbot's events.
+//! - [`settings`]: the chatbot's settings, regenerate, continue and usage.
 
 pub mod admin;
 pub mod args;
@@ -14,9 +15,11 @@ pub mod bot;
 pub mod envelope;
 pub mod events;
 pub mod notices;
+pub mod settings;
 
 pub use args::Args;
 pub use bot::*;
 pub use envelope::*;
 pub use events::*;
 pub use notices::*;
+pub use settings::*;

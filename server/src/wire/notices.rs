@@ -14,6 +14,8 @@ pub struct Session {
     pub guest: bool,
     /// A token to reconnect as the same user.
     pub token: String,
+    /// Which bot answers.
+    pub bot: super::SessionBot,
 }
 
 /// A user as others see it.
@@ -86,6 +88,15 @@ pub struct Message {
     /// Reactions, each emoji in the order it was first given; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// On a bot reply: the message that asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// On a regenerated bot reply: the reply it replaces (both are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// On a continuation: the reply it continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continues: Option<String>,
 }
 
 /// One emoji's reactions to a message.

@@ -25,6 +25,14 @@ pub struct Started {
 pub struct Gate(pub mpsc::UnboundedSender<Started>);
 
 impl Backend for Gate {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+
+    fn model(&self) -> &str {
+        "test"
+    }
+
     fn complete(&self, request: Completion) -> BoxStream<'static, Result<Chunk, BackendError>> {
         let (feed, rx) = mpsc::unbounded_channel();
         let context: Vec<String> = request
@@ -87,6 +95,7 @@ pub async fn ask(store: &Store, user: &str, text: &str) -> StoredMessage {
                 client_id: None,
                 status: MessageStatus::Done,
                 node: None,
+                links: Default::default(),
             }],
         )
         .await

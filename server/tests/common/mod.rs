@@ -96,6 +96,7 @@ pub fn message(n: usize) -> NewMessage {
         client_id: Some(format!("c{n}")),
         status: MessageStatus::Done,
         node: None,
+        links: Default::default(),
     }
 }
 

@@ -2,8 +2,9 @@
 //! one still gets an answer), wait its [`Turn`](crate::flow::Turn) (so one connection's events
 //! apply in the order sent), authorize, act, and answer with the ack envelope. This module holds
 //! the connection's life (middleware, connect, disconnect) and what the events share; the events
-//! are grouped by family in `rooms`, `messages`, `reactions` and `live`.
+//! are grouped by family in `rooms`, `messages`, `reactions`, `live` and `bot`.
 
+mod bot;
 mod live;
 mod members;
 mod messages;
@@ -211,6 +212,10 @@ fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("read", read);
     s.on("cancel", cancel);
     s.on("bot:open", open_bot_room);
+    s.on("bot:settings", bot::settings);
+    s.on("bot:regenerate", bot::regenerate);
+    s.on("bot:continue", bot::continue_reply);
+    s.on("bot:usage", bot::usage);
     // Events outside the protocol get no answer; their `Ack` counts them (as `other`).
     s.on_fallback(async |_: Ack<A>| {});
     s.on_disconnect(on_disconnect);
@@ -248,6 +253,7 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, chat: Chat<A>) {
             name: id.name.clone(),
             guest: id.guest,
             token: conn.token.clone(),
+            bot: chat.bot.describe(),
         };
         if s.emit("session", &session).is_ok() {
             crate::metrics::meters().emitted("session");
