@@ -44,10 +44,10 @@ test('regenerate, continue, edit and ask again', { timeout: 90000 }, async (t) =
     await botRoom(p);
     await say(p, 'hello there');
     const first = p.locator('.msg.bot').first();
-    await first.locator('.text', { hasText: 'word24.' }).waitFor();
+    await first.locator('.text', { hasText: 'word40.' }).waitFor();
     await first.hover();
     await first.getByRole('button', { name: 'Regenerate this reply' }).click();
-    await p.locator('.msg.bot').nth(1).locator('.text', { hasText: 'word24.' }).waitFor();
+    await p.locator('.msg.bot').nth(1).locator('.text', { hasText: 'word40.' }).waitFor();
     assert.equal(await p.locator('.msg.bot').count(), 2, 'both replies are kept');
 
     await say(p, 'a long one please');
@@ -58,6 +58,9 @@ test('regenerate, continue, edit and ask again', { timeout: 90000 }, async (t) =
     await stopped.hover();
     await stopped.getByRole('button', { name: 'Continue this reply' }).click();
     await p.locator('.msg.bot').nth(3).waitFor();
+    // The continuation of a long reply is long too: stop it, or the next request waits behind it.
+    if (await p.locator('.msg.bot.streaming').count()) await p.getByRole('button', { name: 'Stop' }).click();
+    await p.locator('.msg.bot.streaming').waitFor({ state: 'detached' });
 
     const mine = p.locator('.msg.mine', { hasText: 'hello there' });
     await mine.hover();
@@ -80,7 +83,7 @@ test('bot settings: read, saved by the creator, with usage', { timeout: 60000 },
     const p = ada.page;
     await botRoom(p);
     await say(p, 'hi');
-    await p.locator('.msg.bot .text', { hasText: 'word24.' }).waitFor();
+    await p.locator('.msg.bot .text', { hasText: 'word40.' }).waitFor();
     await p.getByRole('button', { name: 'Bot', exact: true }).click();
     await p.getByLabel('Persona (system prompt)').fill('You are a terse pirate.');
     await p.getByLabel('Temperature (empty: the model\'s default)').fill('0.3');
