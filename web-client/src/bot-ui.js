@@ -46,10 +46,14 @@ export function replyTo(id) {
 export function offerResend(el, m) {
   const reply = replyTo(m.id);
   if (!reply || el.querySelector('.resend')) return;
+  // Kept in the view, so that a redraw of the message (its own `edited` event, which follows
+  // the edit's answer) draws the offer again.
+  state.view.resend.add(m.id);
   const box = h('div', { class: 'note resend' }, 'The assistant answered the earlier text. ',
     h('button', {
       type: 'button', class: 'link',
       onclick: () => {
+        state.view.resend.delete(m.id);
         box.remove();
         ask('ask again', () => client.regenerate(m.room, reply.id));
       },

@@ -41,6 +41,7 @@ export function putMessage(m) {
     els.list.insertBefore(el, before);
   }
   view.els.set(m.seq, el);
+  if (view.resend.has(merged.id)) offerResend(el, merged);
   restyleNeighbours(m.seq);
   // A message that appeared is no longer pending.
   if (m.clientId) {

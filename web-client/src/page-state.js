@@ -28,6 +28,8 @@ export function newView(room) {
     online: new Map(),
     /** @type {Map<string, number>} user id → read seq */
     reads: new Map(),
+    /** @type {Set<string>} ids of edited messages offering "Ask again with the new text" */
+    resend: new Set(),
     /** @type {Map<string, { name: string, timer: number }>} */
     typing: new Map(),
     /** The caller's read mark when the room opened with unread messages (the "new messages"
