@@ -60,14 +60,7 @@ impl Store {
     ) -> Result<Change, StoreError> {
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        // The room's row first: on PostgreSQL it is locked until commit, so changes to one room
-        // are serialized and each reads the message as the one before left it. A refusal
-        // rolls the position back.
-        let pos = next_rev(&mut tx, room).await?;
-        let mut message = locked_message(&mut tx, room, id).await?;
-        if message.deleted {
-            return Err(StoreError::NotFound);
-        }
+        let (pos, mut message) = open_change(&mut tx, room, id).await?;
         if message.user_id != user {
             return Err(StoreError::NotAuthor);
         }
@@ -217,6 +210,24 @@ pub struct Streaming {
 }
 
 /// A message of the room, read inside `tx` after it took the room's row.
+/// The start of a change to message `id` (an edit, a delete, a reaction), in `tx`: the room's
+/// next position, then the message, which must not be deleted. The room's row comes first: on
+/// PostgreSQL it is locked until commit, so changes to one room are serialized and each reads
+/// the message as the one before left it. A refusal (or a change that turns out to change
+/// nothing) rolls the position back with the transaction.
+pub(super) async fn open_change(
+    tx: &mut Transaction<'static, Any>,
+    room: &str,
+    id: &str,
+) -> Result<(Pos, StoredMessage), StoreError> {
+    let pos = next_rev(tx, room).await?;
+    let message = locked_message(tx, room, id).await?;
+    if message.deleted {
+        return Err(StoreError::NotFound);
+    }
+    Ok((pos, message))
+}
+
 pub(super) async fn locked_message(
     tx: &mut Transaction<'static, Any>,
     room: &str,

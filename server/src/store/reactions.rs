@@ -6,7 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{
     Store, StoreError,
-    changes::{locked_message, next_rev},
+    changes::open_change,
     types::{Change, StoredMessage},
 };
 
@@ -51,12 +51,8 @@ impl Store {
     ) -> Result<Reacted, StoreError> {
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        // The room's row first, as for an edit; an unchanged reaction rolls the position back.
-        let pos = next_rev(&mut tx, room).await?;
-        let mut message = locked_message(&mut tx, room, id).await?;
-        if message.deleted {
-            return Err(StoreError::NotFound);
-        }
+        // As for an edit; an unchanged reaction rolls the position back.
+        let (pos, mut message) = open_change(&mut tx, room, id).await?;
         let done = if on {
             sqlx::query(
                 "INSERT INTO reactions (room_id, message_id, emoji, user_id, ts)
