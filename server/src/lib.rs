@@ -26,7 +26,7 @@
 //! - [`bot`]: the chatbot: queue per room, budgets, streaming replies from a backend
 //!   (embedded offline bot or any OpenAI-compatible API).
 //! - [`metrics`]: Prometheus metrics: their names, bounded labels, the `/metrics` listener.
-//! - [`clock`], [`ids`]: wall-clock time and server-made ids.
+//! - [`clock`], [`ids`]: wall-clock time and server-made ids; [`mention`]: reading `@name`.
 //! - [`peer`]: a client's address, from the TCP peer or a trusted proxy's `X-Forwarded-For`.
 //! - [`wire`]: every type that travels over Socket.IO (the chat protocol of `docs/PROTOCOL.md`).
 
@@ -41,6 +41,7 @@ pub mod config;
 pub mod cut;
 pub mod flow;
 pub mod ids;
+pub mod mention;
 pub mod metrics;
 pub mod peer;
 pub mod ports;

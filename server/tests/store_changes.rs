@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::TempDir;
 use server::store::{MessageStatus, NewMessage, Pos, Store, StoreError};
 
 fn message(id: &str, status: MessageStatus, node: Option<&str>) -> NewMessage {
@@ -145,19 +144,9 @@ async fn the_log(store: &Store) {
     );
 }
 
-#[tokio::test]
-async fn sqlite_the_change_log() {
-    let dir = TempDir::new("changes");
-    let store = common::file_store(&dir).await;
-    the_log(&store).await;
-    store.close().await;
-}
-
-#[tokio::test]
-async fn postgres_the_change_log() {
-    common::on_postgres("changes", |store| async move {
-        the_log(&store).await;
-        store
-    })
-    .await;
-}
+on_both_backends!(
+    sqlite_the_change_log,
+    postgres_the_change_log,
+    the_log,
+    "changes"
+);

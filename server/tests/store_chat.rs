@@ -3,7 +3,6 @@
 
 mod common;
 
-use common::TempDir;
 use server::store::{MessageStatus, NewMessage, Pos, Reacted, Store, StoreError};
 
 async fn room_names(store: &Store) {
@@ -133,36 +132,11 @@ async fn reactions(store: &Store) {
     }
 }
 
-#[tokio::test]
-async fn sqlite_room_names_are_unique_regardless_of_case() {
-    let dir = TempDir::new("names");
-    let store = common::file_store(&dir).await;
-    room_names(&store).await;
-    store.close().await;
-}
+on_both_backends!(
+    sqlite_room_names_are_unique_regardless_of_case,
+    postgres_room_names_are_unique_regardless_of_case,
+    room_names,
+    "names"
+);
 
-#[tokio::test]
-async fn postgres_room_names_are_unique_regardless_of_case() {
-    common::on_postgres("names", |store| async move {
-        room_names(&store).await;
-        store
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn sqlite_reactions() {
-    let dir = TempDir::new("reactions");
-    let store = common::file_store(&dir).await;
-    reactions(&store).await;
-    store.close().await;
-}
-
-#[tokio::test]
-async fn postgres_reactions() {
-    common::on_postgres("reactions", |store| async move {
-        reactions(&store).await;
-        store
-    })
-    .await;
-}
+on_both_backends!(sqlite_reactions, postgres_reactions, reactions, "reactions");

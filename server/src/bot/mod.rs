@@ -7,7 +7,6 @@
 //! - [`admission`]: the queue per room and the budgets per user, behind [`Admissions`].
 //! - `queue`: a place reserved for a request while its message is stored.
 //! - `reply`: the reply loop (one request at a time per room, streamed, stored when it ends).
-//! - `mentions`: whether a message addresses the bot.
 //! - `remote`: stopping a reply that another node writes.
 //! - `lease`: the room's lease, so that one node at a time writes a reply there.
 //! - [`settings`]: each room's settings (persona, model, temperature, reply mode).
@@ -24,7 +23,6 @@ mod again;
 pub mod backend;
 pub mod embedded;
 mod lease;
-mod mentions;
 pub mod openai;
 mod queue;
 mod remote;
@@ -90,7 +88,6 @@ impl BotConfig {
 }
 
 pub use admission::{Admissions, Again, MemoryAdmissions};
-pub use mentions::mentions;
 pub use queue::Admission;
 pub use settings::BotError;
 
@@ -229,7 +226,7 @@ impl Bot {
     }
 
     fn mentions(&self, text: &str) -> bool {
-        mentions(text, &["bot", &self.0.config.name])
+        crate::mention::mentions_any(text, &["bot", &self.0.config.name])
     }
 
     /// Reserves a place for a request, or says why not: the server is stopping, the user spent

@@ -71,7 +71,7 @@ pub const OTHER: &str = "other";
 
 /// Every event name of the chat protocol (`docs/PROTOCOL.md`), both directions (`presence`,
 /// `typing` and `read` go both ways): the label set of `event`, with [`OTHER`] for the rest.
-pub const EVENTS: [&str; 32] = [
+pub const EVENTS: [&str; 33] = [
     // The most frequent deliveries first: the label is found by a scan from the start.
     "message",
     "bot:delta",
@@ -100,6 +100,7 @@ pub const EVENTS: [&str; 32] = [
     "delete",
     "react",
     "history",
+    "search",
     "cancel",
     "bot:open",
     "bot:settings",

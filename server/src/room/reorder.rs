@@ -114,6 +114,7 @@ mod tests {
             reply_to: None,
             replaces: None,
             continues: None,
+            mentions: Vec::new(),
         };
         Arc::new(Entry {
             pos: Pos { seq: rev, rev },

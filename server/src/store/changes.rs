@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    Store, StoreError,
+    Store, StoreError, mentions,
     types::{Change, MESSAGE_COLUMNS, MessageStatus, Pos, StoredMessage, message_from_row},
 };
 
@@ -64,12 +64,20 @@ impl Store {
         if message.user_id != user {
             return Err(StoreError::NotAuthor);
         }
+        let had_mentions = !message.mentions.is_empty();
         match text {
-            Some(text) => message.text = text.to_owned(),
+            Some(text) => {
+                message.text = text.to_owned();
+                message.mentions = mentions::resolve(&mut tx, room, user, text).await?;
+            }
             None => {
                 message.text.clear();
                 message.deleted = true;
+                message.mentions.clear();
             }
+        }
+        if had_mentions || !message.mentions.is_empty() {
+            mentions::replace(&mut tx, room, message.seq, id, &message.mentions).await?;
         }
         message.edited_ts = Some(ts);
         message.rev = pos.rev;

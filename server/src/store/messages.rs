@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{
-    Store, StoreError,
+    Store, StoreError, mentions,
     types::{Appended, MESSAGE_COLUMNS, NewMessage, StoredMessage, message_from_row},
 };
 
@@ -69,9 +69,10 @@ impl Store {
             let first_seq = row.try_get::<i64, _>("last_seq")? - n + 1;
             let first_rev = row.try_get::<i64, _>("last_rev")? - n + 1;
             for ((seq, rev), m) in (first_seq..).zip(first_rev..).zip(&fresh) {
+                let named = mentions::resolve(&mut tx, room, &m.user_id, &m.text).await?;
                 sqlx::query(
-                    "INSERT INTO messages (id, room_id, seq, rev, user_id, user_name, client_id, text, ts, status, node, reply_to, replaces, continues)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    "INSERT INTO messages (id, room_id, seq, rev, user_id, user_name, client_id, text, ts, status, node, reply_to, replaces, continues, mentions)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&m.id)
                 .bind(room)
@@ -87,8 +88,10 @@ impl Store {
                 .bind(m.links.reply_to.as_deref())
                 .bind(m.links.replaces.as_deref())
                 .bind(m.links.continues.as_deref())
+                .bind(mentions::column(&named))
                 .execute(&mut *tx)
                 .await?;
+                mentions::insert_rows(&mut tx, room, seq, &named).await?;
                 stored.push(StoredMessage {
                     id: m.id.clone(),
                     room: room.to_owned(),
@@ -105,6 +108,7 @@ impl Store {
                     meta: None,
                     reactions: None,
                     links: m.links.clone(),
+                    mentions: named,
                 });
             }
         }

@@ -6,16 +6,18 @@
 //! out the same `seq` twice.
 //!
 //! One file per table family: `users`, `rooms`, `members` (membership and read marks),
-//! `messages`, `changes` (edits, deletes, reply ends: the room's change log), `reactions`,
+//! `messages`, `mentions` (who a message names), `search` (full text), `changes` (edits, deletes, reply ends: the room's change log), `reactions`,
 //! `settings`, `bot` (the bot's settings per room and its usage ledger); the row types in `types`, the schema in `schema`.
 
 mod bot;
 mod changes;
 mod members;
+mod mentions;
 mod messages;
 mod reactions;
 mod rooms;
 mod schema;
+mod search;
 mod settings;
 mod types;
 mod users;
@@ -35,6 +37,7 @@ pub use types::{
 };
 
 pub use schema::{latest_version, versions as migration_versions};
+pub use search::{SEARCH_WORDS_MAX, SearchQuery, search_words};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +165,12 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let _writer = self.writer().await;
-        schema::migrate(&self.pool).await
+        schema::migrate(&self.pool, self.is_sqlite()).await
+    }
+
+    /// Whether this is SQLite (PostgreSQL otherwise).
+    fn is_sqlite(&self) -> bool {
+        self.sqlite_writer.is_some()
     }
 
     /// Checks that the database answers.

@@ -76,10 +76,13 @@ impl Store {
         row.map(|r| room_from_row(&r)).transpose()
     }
 
-    /// Public rooms and the private rooms the user belongs to, with membership and read marks.
+    /// Public rooms and the private rooms the user belongs to, with membership, read marks and
+    /// the mentions of the user after them.
     pub async fn rooms_for(&self, user: &str) -> Result<Vec<RoomView>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.name, r.private, r.last_seq, r.last_rev, r.bot, m.user_id AS member, m.read_seq
+            "SELECT r.id, r.name, r.private, r.last_seq, r.last_rev, r.bot, m.user_id AS member, m.read_seq,
+               (SELECT COUNT(*) FROM mentions x
+                WHERE x.room_id = r.id AND x.user_id = $1 AND x.seq > m.read_seq) AS mentions
              FROM rooms r LEFT JOIN members m ON m.room_id = r.id AND m.user_id = $1
              WHERE r.private = 0 OR m.user_id IS NOT NULL
              ORDER BY r.name, r.id",
@@ -93,6 +96,7 @@ impl Store {
                     room: room_from_row(r)?,
                     member: r.try_get::<Option<String>, _>("member")?.is_some(),
                     read_seq: r.try_get::<Option<i64>, _>("read_seq")?.unwrap_or(0),
+                    mentions: r.try_get("mentions")?,
                 })
             })
             .collect()

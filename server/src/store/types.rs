@@ -37,6 +37,8 @@ pub struct StoredMessage {
     pub reactions: Option<String>,
     /// For a bot reply: what it answers, replaces or continues.
     pub links: Links,
+    /// The members it names with `@name`, by user id (never its author), in no set order.
+    pub mentions: Vec<String>,
 }
 
 /// How a bot reply relates to other messages; empty for every other message.
@@ -167,9 +169,14 @@ pub struct RoomView {
     pub member: bool,
     /// The user's read mark.
     pub read_seq: i64,
+    /// How many messages after the read mark name the user (0 for non-members).
+    pub mentions: i64,
 }
 
-pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta, reactions, reply_to, replaces, continues";
+pub(super) const MESSAGE_COLUMNS: &str = "id, room_id, seq, rev, user_id, user_name, text, ts, edited_ts, deleted, client_id, status, meta, reactions, reply_to, replaces, continues, mentions";
+
+/// [`MESSAGE_COLUMNS`] of the table aliased `m`, for queries that join it with another table.
+pub(super) const MESSAGE_COLUMNS_OF_M: &str = "m.id, m.room_id, m.seq, m.rev, m.user_id, m.user_name, m.text, m.ts, m.edited_ts, m.deleted, m.client_id, m.status, m.meta, m.reactions, m.reply_to, m.replaces, m.continues, m.mentions";
 
 pub(super) fn room_from_row(r: &AnyRow) -> Result<Room, StoreError> {
     Ok(Room {
@@ -208,12 +215,29 @@ pub(super) fn message_from_row(r: &AnyRow) -> Result<StoredMessage, StoreError> 
             replaces: r.try_get("replaces")?,
             continues: r.try_get("continues")?,
         },
+        mentions: {
+            let ids: Option<String> = r.try_get("mentions")?;
+            match ids {
+                Some(ids) => serde_json::from_str(&ids)
+                    .map_err(|e| sqlx::Error::Decode(format!("mentions: {e}").into()))?,
+                None => Vec::new(),
+            }
+        },
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::MessageStatus;
+    use super::{MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, MessageStatus};
+
+    #[test]
+    fn the_aliased_columns_are_the_same_columns() {
+        let aliased: Vec<String> = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect();
+        assert_eq!(aliased.join(", "), MESSAGE_COLUMNS_OF_M);
+    }
 
     #[test]
     fn statuses_read_back_as_stored_and_unknown_ones_are_refused() {

@@ -140,3 +140,19 @@ pub struct CancelReply {
     /// The reply's message id (or a waiting request's id).
     pub id: String,
 }
+
+/// `search`.
+#[derive(Debug, Deserialize)]
+pub struct SearchIn {
+    /// One room; without it, every room the caller belongs to and every public room.
+    #[serde(default)]
+    pub room: Option<String>,
+    /// Words to find, all of them (1 to [`SEARCH_QUERY_MAX`] characters).
+    pub query: String,
+    /// The `next` of the page before, for the page after it.
+    #[serde(default)]
+    pub before: Option<String>,
+}
+
+/// The longest `search` query, in characters.
+pub const SEARCH_QUERY_MAX: usize = 200;

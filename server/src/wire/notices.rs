@@ -46,6 +46,9 @@ pub struct RoomInfo {
     pub read_seq: i64,
     /// `last_seq - read_seq` for members.
     pub unread: i64,
+    /// How many of the unread messages name the caller with `@name` (Matrix's highlight
+    /// count); 0 for non-members.
+    pub mentions: i64,
     /// Whether the caller is a member.
     pub member: bool,
 }
@@ -97,6 +100,9 @@ pub struct Message {
     /// On a continuation: the reply it continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continues: Option<String>,
+    /// The user ids of the members it names with `@name` (never its author); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// One emoji's reactions to a message.
@@ -184,6 +190,22 @@ pub struct Online {
     /// Users with at least one socket in the room.
     pub online: Vec<User>,
 }
+
+/// The answer to `search`: one page of matches, best first.
+#[derive(Debug, Serialize)]
+pub struct SearchPage {
+    /// The matches, each as it reads now.
+    pub messages: Vec<Message>,
+    /// Where the next page starts (pass it back as `before`); absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Matches in one `search` page.
+pub const SEARCH_PAGE: i64 = 20;
+
+/// How deep `search` pages go: matches ranked below this many are not offered.
+pub const SEARCH_DEPTH_MAX: i64 = 500;
 
 /// The answer to `join`.
 #[derive(Debug, Serialize)]

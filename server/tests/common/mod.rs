@@ -119,3 +119,27 @@ where
         .await
         .expect("drop schema");
 }
+
+/// Two tests of one store check, `async fn check(&Store)`: `sqlite_<name>` on a SQLite file and
+/// `postgres_<name>` in a PostgreSQL schema of its own (named after `tag`, dropped at the end).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($sqlite:ident, $postgres:ident, $check:ident, $tag:literal) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let dir = common::TempDir::new($tag);
+            let store = common::file_store(&dir).await;
+            $check(&store).await;
+            store.close().await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            common::on_postgres($tag, |store| async move {
+                $check(&store).await;
+                store
+            })
+            .await;
+        }
+    };
+}

@@ -2,7 +2,7 @@
 //! one still gets an answer), wait its [`Turn`](crate::flow::Turn) (so one connection's events
 //! apply in the order sent), authorize, act, and answer with the ack envelope. This module holds
 //! the connection's life (middleware, connect, disconnect) and what the events share; the events
-//! are grouped by family in `rooms`, `messages`, `reactions`, `live` and `bot`.
+//! are grouped by family in `rooms`, `messages`, `reactions`, `search`, `live` and `bot`.
 
 mod bot;
 mod live;
@@ -10,6 +10,7 @@ mod members;
 mod messages;
 mod reactions;
 mod rooms;
+mod search;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -112,6 +113,7 @@ fn room_info(view: &RoomView) -> RoomInfo {
         last_seq: view.room.last_seq,
         read_seq: view.read_seq,
         unread,
+        mentions: if view.member { view.mentions } else { 0 },
         member: view.member,
     }
 }
@@ -207,6 +209,7 @@ fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("delete", delete);
     s.on("react", react);
     s.on("history", history);
+    s.on("search", search::search);
     s.on("presence", presence);
     s.on("typing", typing);
     s.on("read", read);
@@ -301,15 +304,19 @@ async fn visible_room<A: Adapter>(chat: &Chat<A>, user: &str, room: &str) -> Ans
             "private room: ask a member to add you",
         );
     }
-    let read_seq = if member {
-        chat.store.read_seq(room, user).await?
+    let (read_seq, mentions) = if member {
+        (
+            chat.store.read_seq(room, user).await?,
+            chat.store.unread_mentions(room, user).await?,
+        )
     } else {
-        0
+        (0, 0)
     };
     Ok(RoomView {
         room: found,
         member,
         read_seq,
+        mentions,
     })
 }
 
