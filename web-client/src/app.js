@@ -67,7 +67,14 @@ client.on('session', async (session) => {
 
 client.on('message', (m) => {
   const info = state.rooms.get(m.room);
-  if (info) info.lastSeq = Math.max(info.lastSeq ?? 0, m.seq);
+  if (info) {
+    // A new message that names us adds to the room's mention count (RoomInfo.mentions).
+    const fresh = m.seq > (info.lastSeq ?? 0) && m.seq > (info.readSeq ?? 0);
+    if (fresh && m.userId !== state.me?.userId && m.mentions?.includes(state.me?.userId ?? '')) {
+      info.mentions = (info.mentions ?? 0) + 1;
+    }
+    info.lastSeq = Math.max(info.lastSeq ?? 0, m.seq);
+  }
   if (m.clientId && m.room !== state.view.room) state.unconfirmed.delete(m.clientId);
   if (m.room === state.view.room && !state.view.loaded) state.view.early.push(m);
   if (m.room === state.view.room && state.view.loaded) {

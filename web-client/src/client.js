@@ -29,7 +29,7 @@ export { ChatError, Sequencer, ChangeTracker, ReplyAssembler, memoryStorage, def
  * @typedef {{ room: string, systemPrompt: string, model: string, temperature: number | null,
  *   replyMode: 'mention'|'every' }} BotSettings
  * @typedef {{ promptTokens: number, completionTokens: number, replies: number }} Usage
- * @typedef {{ id: string, name: string, private: boolean, bot?: boolean, lastSeq: number, readSeq: number, unread: number, member: boolean }} RoomInfo
+ * @typedef {{ id: string, name: string, private: boolean, bot?: boolean, lastSeq: number, readSeq: number, unread: number, mentions?: number, member: boolean }} RoomInfo
  * @typedef {{ finishReason: string, usage?: { promptTokens: number, completionTokens: number },
  *   error?: { code: string, message: string } }} ReplyMeta
  * @typedef {{ room: string, id: string, seq: number, rev?: number, userId: string, name: string, text: string,

@@ -195,7 +195,7 @@ export function markRead() {
     if (!seq || seq <= (info.readSeq ?? 0)) return;
     try {
       const res = await client.markRead(view.room, seq);
-      info.readSeq = Math.max(info.readSeq ?? 0, res.seq);
+      readUpTo(info, res.seq);
       hooks.renderRooms();
     } catch {
       // retried on the next message or scroll
@@ -210,6 +210,12 @@ document.addEventListener('visibilitychange', markRead);
 client.on('read', ({ room, userId, seq }) => {
   if (userId !== state.me?.userId) return;
   const info = state.rooms.get(room);
-  if (info) info.readSeq = Math.max(info.readSeq ?? 0, seq);
+  if (info) readUpTo(info, seq);
   hooks.renderRooms();
 });
+
+/** Our read mark in a room moved to `seq`; having read everything clears its mentions. */
+function readUpTo(info, seq) {
+  info.readSeq = Math.max(info.readSeq ?? 0, seq);
+  if (info.readSeq >= (info.lastSeq ?? 0)) info.mentions = 0;
+}

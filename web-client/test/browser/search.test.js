@@ -1,6 +1,6 @@
 // Search in the page: a query lists matching messages from the rooms one can read, best first;
 // a result opens its room at that message, paging back as far as needed, with it marked.
-// Needs the server side of issue 14 (the `search` event); against a server without it, skips.
+// Against a server without the `search` event, skips.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, startApp, openPerson, shot } from './helpers.js';
