@@ -34,11 +34,8 @@ pub fn to_wire(m: &StoredMessage) -> Message {
         reply_to: m.links.reply_to.clone(),
         replaces: m.links.replaces.clone(),
         continues: m.links.continues.clone(),
-        mentions: if m.deleted {
-            Vec::new()
-        } else {
-            m.mentions.clone()
-        },
+        // A delete clears them in the store.
+        mentions: m.mentions.clone(),
     }
 }
 

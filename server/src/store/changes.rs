@@ -68,7 +68,9 @@ impl Store {
         match text {
             Some(text) => {
                 message.text = text.to_owned();
-                message.mentions = mentions::resolve(&mut tx, room, user, text).await?;
+                message.mentions = mentions::Roster::default()
+                    .named(&mut tx, room, user, text)
+                    .await?;
             }
             None => {
                 message.text.clear();

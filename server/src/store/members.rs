@@ -63,6 +63,39 @@ impl Store {
         Ok(row.try_get("read_seq")?)
     }
 
+    /// One user's membership of a room: their read mark and how many messages after it name
+    /// them; `None` when not a member. One query.
+    pub async fn membership(
+        &self,
+        room: &str,
+        user: &str,
+    ) -> Result<Option<Membership>, StoreError> {
+        let row = sqlx::query(
+            "SELECT m.read_seq,
+               (SELECT COUNT(*) FROM mentions x
+                WHERE x.room_id = m.room_id AND x.user_id = m.user_id AND x.seq > m.read_seq) AS mentions
+             FROM members m WHERE m.room_id = $1 AND m.user_id = $2",
+        )
+        .bind(room)
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| {
+                Ok::<_, sqlx::Error>(Membership {
+                    read_seq: r.try_get("read_seq")?,
+                    mentions: r.try_get("mentions")?,
+                })
+            })
+            .transpose()?)
+    }
+
+    /// How many messages of `room` after the user's read mark name the user (0 when not a
+    /// member).
+    pub async fn unread_mentions(&self, room: &str, user: &str) -> Result<i64, StoreError> {
+        Ok(self.membership(room, user).await?.map_or(0, |m| m.mentions))
+    }
+
     /// One member's read mark (0 when not a member).
     pub async fn read_seq(&self, room: &str, user: &str) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT read_seq FROM members WHERE room_id = $1 AND user_id = $2")
@@ -92,6 +125,15 @@ impl Store {
             .map(|r| Ok((r.try_get("user_id")?, r.try_get("read_seq")?)))
             .collect()
     }
+}
+
+/// A user's standing in a room they belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// The read mark.
+    pub read_seq: i64,
+    /// How many messages after the read mark name the user.
+    pub mentions: i64,
 }
 
 pub(super) async fn insert_member(

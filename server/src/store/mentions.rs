@@ -3,41 +3,55 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::mention::mentioned;
 
-/// The members of `room` that `text` names, by user id, never `author`; sorted. A member is
-/// named by the display name they were last seen with; two members of one name are both named.
-/// Costs nothing for a text without `@`.
-pub(super) async fn resolve(
-    tx: &mut Transaction<'static, Any>,
-    room: &str,
-    author: &str,
-    text: &str,
-) -> Result<Vec<String>, StoreError> {
-    if !text.contains('@') {
-        return Ok(Vec::new());
+/// The members of one room by display name, read once when a text first needs them: a batch
+/// of messages to one room reads them at most once.
+#[derive(Debug, Default)]
+pub(super) struct Roster(Option<Vec<(String, String)>>);
+
+impl Roster {
+    /// The members of `room` that `text` names, by user id, never `author`; sorted. A member is
+    /// named by the display name they were last seen with; two members of one name are both
+    /// named. Costs nothing for a text without `@`.
+    pub(super) async fn named(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        room: &str,
+        author: &str,
+        text: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        if !text.contains('@') {
+            return Ok(Vec::new());
+        }
+        let members = match &mut self.0 {
+            Some(members) => members,
+            empty => {
+                let rows = sqlx::query(
+                    "SELECT m.user_id, u.name FROM members m JOIN users u ON u.id = m.user_id
+                     WHERE m.room_id = $1",
+                )
+                .bind(room)
+                .fetch_all(&mut **tx)
+                .await?;
+                let members = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("user_id")?, r.try_get("name")?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                empty.insert(members)
+            }
+        };
+        let names: Vec<&str> = members.iter().map(|(_, name)| name.as_str()).collect();
+        let mut ids: Vec<String> = mentioned(text, &names)
+            .into_iter()
+            .map(|i| members[i].0.clone())
+            .filter(|id| id != author)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
-    let rows = sqlx::query(
-        "SELECT m.user_id, u.name FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.room_id = $1 AND m.user_id <> $2",
-    )
-    .bind(room)
-    .bind(author)
-    .fetch_all(&mut **tx)
-    .await?;
-    let members: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| Ok((r.try_get("user_id")?, r.try_get("name")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let names: Vec<&str> = members.iter().map(|(_, name)| name.as_str()).collect();
-    let mut ids: Vec<String> = mentioned(text, &names)
-        .into_iter()
-        .map(|i| members[i].0.clone())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
 }
 
 /// The stored form of a message's mentions: a JSON array, NULL for none.
@@ -84,20 +98,4 @@ pub(super) async fn replace(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-impl Store {
-    /// How many messages of `room` after the user's read mark name the user.
-    pub async fn unread_mentions(&self, room: &str, user: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM mentions x JOIN members m
-               ON m.room_id = x.room_id AND m.user_id = x.user_id
-             WHERE x.room_id = $1 AND x.user_id = $2 AND x.seq > m.read_seq",
-        )
-        .bind(room)
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
-    }
 }

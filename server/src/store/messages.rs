@@ -68,8 +68,9 @@ impl Store {
             let n = fresh.len() as i64;
             let first_seq = row.try_get::<i64, _>("last_seq")? - n + 1;
             let first_rev = row.try_get::<i64, _>("last_rev")? - n + 1;
+            let mut roster = mentions::Roster::default();
             for ((seq, rev), m) in (first_seq..).zip(first_rev..).zip(&fresh) {
-                let named = mentions::resolve(&mut tx, room, &m.user_id, &m.text).await?;
+                let named = roster.named(&mut tx, room, &m.user_id, &m.text).await?;
                 sqlx::query(
                     "INSERT INTO messages (id, room_id, seq, rev, user_id, user_name, client_id, text, ts, status, node, reply_to, replaces, continues, mentions)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",

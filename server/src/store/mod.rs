@@ -31,6 +31,7 @@ use sqlx::{
 
 pub use bot::{StoredBotSettings, UsageLine, UsageTotals};
 pub use changes::Streaming as StreamingReply;
+pub use members::Membership;
 pub use reactions::{REACTION_USERS, Reacted};
 pub use types::{
     Appended, Change, Links, MessageStatus, NewMessage, Pos, Room, RoomView, StoredMessage,

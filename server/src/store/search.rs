@@ -51,10 +51,11 @@ impl Store {
             "(m.room_id IN (SELECT room_id FROM members WHERE user_id = $2)
               OR m.room_id IN (SELECT id FROM rooms WHERE private = 0))"
         };
+        let columns = &*MESSAGE_COLUMNS_OF_M;
         let (sql, terms) = if self.is_sqlite() {
             (
                 format!(
-                    "SELECT {MESSAGE_COLUMNS_OF_M} FROM messages_fts
+                    "SELECT {columns} FROM messages_fts
                      JOIN search_docs d ON d.doc = messages_fts.rowid
                      JOIN messages m ON m.id = d.message_id
                      WHERE messages_fts MATCH $1 AND {scope} AND m.deleted = 0 AND m.ts <= $3
@@ -70,7 +71,7 @@ impl Store {
         } else {
             (
                 format!(
-                    "SELECT {MESSAGE_COLUMNS_OF_M} FROM messages m
+                    "SELECT {columns} FROM messages m
                      WHERE m.search @@ plainto_tsquery('english', $1) AND {scope}
                        AND m.deleted = 0 AND m.ts <= $3
                      ORDER BY ts_rank(m.search, plainto_tsquery('english', $1)) DESC, m.ts DESC, m.id

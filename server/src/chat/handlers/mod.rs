@@ -113,7 +113,7 @@ fn room_info(view: &RoomView) -> RoomInfo {
         last_seq: view.room.last_seq,
         read_seq: view.read_seq,
         unread,
-        mentions: if view.member { view.mentions } else { 0 },
+        mentions: view.mentions,
         member: view.member,
     }
 }
@@ -297,26 +297,19 @@ async fn visible_room<A: Adapter>(chat: &Chat<A>, user: &str, room: &str) -> Ans
     let Some(found) = found else {
         return refuse(ErrorCode::NotFound, "no such room");
     };
-    let member = chat.store.is_member(room, user).await?;
+    let membership = chat.store.membership(room, user).await?;
+    let member = membership.is_some();
     if found.private && !member {
         return refuse(
             ErrorCode::Forbidden,
             "private room: ask a member to add you",
         );
     }
-    let (read_seq, mentions) = if member {
-        (
-            chat.store.read_seq(room, user).await?,
-            chat.store.unread_mentions(room, user).await?,
-        )
-    } else {
-        (0, 0)
-    };
     Ok(RoomView {
         room: found,
         member,
-        read_seq,
-        mentions,
+        read_seq: membership.map_or(0, |m| m.read_seq),
+        mentions: membership.map_or(0, |m| m.mentions),
     })
 }
 

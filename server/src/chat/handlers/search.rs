@@ -41,6 +41,20 @@ impl Cursor {
     fn encode(self) -> String {
         format!("{}.{}", self.offset, self.upto_ts)
     }
+
+    /// How many matches this page holds at most: a page, or what is left of the depth.
+    fn limit(self) -> i64 {
+        SEARCH_PAGE.min(SEARCH_DEPTH_MAX - self.offset)
+    }
+
+    /// The page after this one, given how many matches the query found for it (asked for
+    /// one more than [`limit`](Self::limit)): none when no match was left over, or when this
+    /// page reaches [`SEARCH_DEPTH_MAX`].
+    fn next(self, found: usize) -> Option<Self> {
+        let offset = self.offset + self.limit();
+        (found as i64 > self.limit() && offset < SEARCH_DEPTH_MAX)
+            .then_some(Self { offset, ..self })
+    }
 }
 
 pub(super) async fn search<A: Adapter>(
@@ -84,7 +98,7 @@ pub(super) async fn search<A: Adapter>(
             // Public rooms can be searched before joining; private ones need membership.
             visible_room(&chat, &conn.identity.user_id, room).await?;
         }
-        let limit = SEARCH_PAGE.min(SEARCH_DEPTH_MAX - cursor.offset);
+        let limit = cursor.limit();
         // One more than the page, to know whether another page follows.
         let mut found = chat
             .store
@@ -97,16 +111,10 @@ pub(super) async fn search<A: Adapter>(
                 limit: limit + 1,
             })
             .await?;
-        let more = found.len() as i64 > limit;
+        let next = cursor.next(found.len());
         found.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(SearchPage {
-            next: more.then(|| {
-                Cursor {
-                    offset: cursor.offset + limit,
-                    ..cursor
-                }
-                .encode()
-            }),
+            next: next.map(Cursor::encode),
             messages: found.iter().map(to_wire).collect(),
         })
     }
@@ -117,7 +125,20 @@ pub(super) async fn search<A: Adapter>(
 
 #[cfg(test)]
 mod tests {
-    use super::{Cursor, SEARCH_DEPTH_MAX};
+    use super::{Cursor, SEARCH_DEPTH_MAX, SEARCH_PAGE};
+
+    #[test]
+    fn pages_end_at_the_depth() {
+        let at = |offset| Cursor { offset, upto_ts: 7 };
+        let full = usize::try_from(SEARCH_PAGE).expect("page") + 1;
+        assert_eq!(at(0).next(full), Some(at(SEARCH_PAGE)));
+        assert_eq!(at(0).next(full - 1), None, "nothing left over");
+        // The page that reaches the depth is the last, however many more match.
+        let last = SEARCH_DEPTH_MAX - SEARCH_PAGE;
+        assert_eq!(at(last).next(full), None);
+        assert_eq!(at(SEARCH_DEPTH_MAX).limit(), 0);
+        assert_eq!(at(SEARCH_DEPTH_MAX).next(1), None);
+    }
 
     #[test]
     fn a_cursor_reads_back_and_nothing_else_passes_for_one() {
