@@ -76,6 +76,10 @@ pub struct Usage {
     server: f64,
     generator: f64,
     services: Option<f64>,
+    /// Time the hypervisor gave to others, all CPUs together.
+    steal: f64,
+    /// Work on the server's core that was not the server's.
+    core_other: f64,
 }
 
 /// Measures the processes over `w` in the background.
@@ -91,17 +95,22 @@ pub fn during(w: Window) -> JoinHandle<Option<Usage>> {
         let services = SERVICES.load(Relaxed).then(service_pids);
         let (s0, g0) = (all_ticks(&servers), ticks("self")?);
         let v0 = services.as_deref().map(all_ticks);
+        let m0 = crate::machine::snapshot();
         crate::eio::sleep_until(w.until).await;
         let (s1, g1) = (all_ticks(&servers), ticks("self")?);
+        let (_, steal, core) = crate::machine::between(m0, crate::machine::snapshot());
+        let server = spent(&s0, &s1);
         let secs = w.secs();
         let services = match (&services, v0) {
             (Some(pids), Some(v0)) => Some(spent(&v0, &all_ticks(pids)) as f64 / secs),
             _ => None,
         };
         Some(Usage {
-            server: spent(&s0, &s1) as f64 / secs,
+            server: server as f64 / secs,
             generator: (g1 - g0) as f64 / secs,
             services,
+            steal: steal as f64 / secs,
+            core_other: core.saturating_sub(server) as f64 / secs,
         })
     })
 }
@@ -140,14 +149,77 @@ impl Mark {
     }
 }
 
-/// Adds `<prefix>server_cpu` and `<prefix>gen_cpu` (percent of a core), and
-/// `<prefix>services_cpu` when measured, from a [`during`].
+/// Adds `<prefix>server_cpu` and `<prefix>gen_cpu` (percent of a core), `<prefix>services_cpu`
+/// when measured, and what the machine did meanwhile: `<prefix>steal_cpu` (taken by the
+/// hypervisor) and `<prefix>core_other_cpu` (others' work on the server's core), from a
+/// [`during`].
 pub async fn add(m: &mut Metrics, prefix: &str, h: JoinHandle<Option<Usage>>) {
     if let Ok(Some(u)) = h.await {
         m.insert(format!("{prefix}server_cpu"), u.server);
         m.insert(format!("{prefix}gen_cpu"), u.generator);
+        m.insert(format!("{prefix}steal_cpu"), u.steal);
+        m.insert(format!("{prefix}core_other_cpu"), u.core_other);
         if let Some(s) = u.services {
             m.insert(format!("{prefix}services_cpu"), s);
         }
+    }
+}
+
+/// Server CPU time per operation, derived from a run's rate and the server's CPU over the same
+/// window: (rate metric, CPU metric, the µs-per-operation metric written).
+const PER_OP: [(&str, &str, &str); 6] = [
+    ("acks_per_s", "server_cpu", "server_us_per_ack"),
+    ("deliveries_per_s", "server_cpu", "server_us_per_delivery"),
+    (
+        "fixed_rate_per_s",
+        "fixed_server_cpu",
+        "fixed_server_us_per_delivery",
+    ),
+    ("sat_msgs_per_s", "sat_server_cpu", "sat_server_us_per_msg"),
+    (
+        "sat_deliveries_per_s",
+        "sat_server_cpu",
+        "sat_server_us_per_delivery",
+    ),
+    (
+        "half_msgs_per_s",
+        "half_server_cpu",
+        "half_server_us_per_msg",
+    ),
+];
+
+/// Adds the server's CPU time per operation (µs) wherever a run has both a rate and the
+/// server's CPU over its window: percent of a core is 10,000 µs of CPU per second.
+pub fn per_op(m: &mut Metrics) {
+    for (rate, cpu, out) in PER_OP {
+        if let (Some(&r), Some(&c)) = (m.get(rate), m.get(cpu))
+            && r > 0.0
+        {
+            m.insert(out.to_owned(), c * 10_000.0 / r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_op_is_cpu_time_over_operations() {
+        let mut m = Metrics::new();
+        // Half a core for 25,000 acks a second: 20 µs of CPU per ack.
+        m.insert("acks_per_s".into(), 25_000.0);
+        m.insert("server_cpu".into(), 50.0);
+        // A chat run: saturation measured, no CPU for the half-load phase.
+        m.insert("sat_msgs_per_s".into(), 1_000.0);
+        m.insert("sat_server_cpu".into(), 100.0);
+        m.insert("half_msgs_per_s".into(), 500.0);
+        // No rate: nothing derived.
+        m.insert("deliveries_per_s".into(), 0.0);
+        per_op(&mut m);
+        assert_eq!(m.get("server_us_per_ack"), Some(&20.0));
+        assert_eq!(m.get("sat_server_us_per_msg"), Some(&1_000.0));
+        assert!(!m.contains_key("half_server_us_per_msg"));
+        assert!(!m.contains_key("server_us_per_delivery"));
     }
 }

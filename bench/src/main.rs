@@ -19,6 +19,7 @@ mod cpu;
 mod eio;
 mod fakellm;
 mod load;
+mod machine;
 mod report;
 mod servers;
 mod stats;
@@ -207,9 +208,14 @@ const USAGE: &str = "usage:
   bench report [--out FILE]       the report again from bench/results.json (no measuring)
   bench cluster [--smoke] [--runs N] [--out FILE]
                                   chat and flood on one node and on three (Redis, PostgreSQL)
-  bench fake-llm [--port N] [--tokens-per-sec 200] [--tokens 600]";
+  bench fake-llm [--port N] [--tokens-per-sec 200] [--tokens 600]
+  bench probe                     the calibration probe: prints its time in ms";
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("probe") {
+        machine::probe_main();
+        return ExitCode::SUCCESS;
+    }
     eio::start_clock();
     let cli = match parse_cli() {
         Ok(c) => c,
@@ -577,6 +583,13 @@ where
 {
     let tag = format!("{scenario}-{}-{run}", slug(kind));
     eprintln!("    {tag}");
+    let (waited, busy) = machine::quiet_gate().await;
+    if busy >= machine::QUIET_BELOW {
+        note(format!(
+            "{tag} started on a busy machine ({busy:.0}% of a core busy after {waited:.0} s)"
+        ));
+    }
+    let probe = machine::probe(env.taskset).await;
     let server = Server::start(env, kind, &tag, opts).await?;
     cpu::set_server(server.pid);
     let rss_before = server.rss_kib();
@@ -584,6 +597,11 @@ where
     let rss_after = server.rss_kib();
     server.stop().await;
     let mut m = r.map_err(|_| format!("{tag} timed out after {RUN_TIMEOUT:?}"))??;
+    m.insert("quiet_wait_s".into(), waited);
+    m.insert("quiet_busy_cpu".into(), busy);
+    if let Some(ms) = probe {
+        m.insert("probe_ms".into(), ms);
+    }
     if let (Some(a), Some(b)) = (rss_before, rss_after) {
         m.insert("rss_start_mib".into(), a as f64 / 1024.0);
         m.insert("rss_end_mib".into(), b as f64 / 1024.0);
