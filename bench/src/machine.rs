@@ -80,19 +80,34 @@ async fn busy_over(d: Duration) -> f64 {
 
 /// The most the machine may be busy (percent of one core: the harness's own bookkeeping, the
 /// databases' housekeeping) for a run to start.
-pub const QUIET_BELOW: f64 = 8.0;
+const QUIET_BELOW: f64 = 8.0;
 
 /// How long a run waits for a quiet machine before it starts anyway (and says so).
 const QUIET_PATIENCE: Duration = Duration::from_secs(30);
 
+/// What [`quiet_gate`] saw.
+pub struct Gate {
+    /// Seconds waited.
+    pub waited: f64,
+    /// The machine's busy level last seen, in percent of one core.
+    pub busy: f64,
+    /// Whether that was below [`QUIET_BELOW`] (otherwise the patience ran out).
+    pub quiet: bool,
+}
+
 /// Waits until the machine is quiet (below [`QUIET_BELOW`] over half a second) or
-/// [`QUIET_PATIENCE`] passed: (seconds waited, the busy level last seen).
-pub async fn quiet_gate() -> (f64, f64) {
+/// [`QUIET_PATIENCE`] passed.
+pub async fn quiet_gate() -> Gate {
     let t0 = Instant::now();
     loop {
         let busy = busy_over(Duration::from_millis(500)).await;
-        if busy < QUIET_BELOW || t0.elapsed() >= QUIET_PATIENCE {
-            return (t0.elapsed().as_secs_f64(), busy);
+        let quiet = busy < QUIET_BELOW;
+        if quiet || t0.elapsed() >= QUIET_PATIENCE {
+            return Gate {
+                waited: t0.elapsed().as_secs_f64(),
+                busy,
+                quiet,
+            };
         }
     }
 }

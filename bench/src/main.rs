@@ -583,10 +583,11 @@ where
 {
     let tag = format!("{scenario}-{}-{run}", slug(kind));
     eprintln!("    {tag}");
-    let (waited, busy) = machine::quiet_gate().await;
-    if busy >= machine::QUIET_BELOW {
+    let gate = machine::quiet_gate().await;
+    if !gate.quiet {
         note(format!(
-            "{tag} started on a busy machine ({busy:.0}% of a core busy after {waited:.0} s)"
+            "{tag} started on a busy machine ({:.0}% of a core busy after {:.0} s)",
+            gate.busy, gate.waited
         ));
     }
     let probe = machine::probe(env.taskset).await;
@@ -597,8 +598,8 @@ where
     let rss_after = server.rss_kib();
     server.stop().await;
     let mut m = r.map_err(|_| format!("{tag} timed out after {RUN_TIMEOUT:?}"))??;
-    m.insert("quiet_wait_s".into(), waited);
-    m.insert("quiet_busy_cpu".into(), busy);
+    m.insert("quiet_wait_s".into(), gate.waited);
+    m.insert("quiet_busy_cpu".into(), gate.busy);
     if let Some(ms) = probe {
         m.insert("probe_ms".into(), ms);
     }

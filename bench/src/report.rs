@@ -89,6 +89,17 @@ fn fmt_pct(v: f64) -> String {
     format!("{v:.0}%")
 }
 
+/// `median (min–max)` of `v` ("—" for none; the median alone when all are equal).
+fn fmt_range(v: &[f64], f: fn(f64) -> String) -> String {
+    match median_min_max(v) {
+        None => "—".into(),
+        Some((m, lo, hi)) if v.len() > 1 && (hi - lo).abs() > f64::EPSILON => {
+            format!("{} ({}–{})", f(m), f(lo), f(hi))
+        }
+        Some((m, _, _)) => f(m),
+    }
+}
+
 /// Microseconds of CPU per operation.
 fn fmt_us(v: f64) -> String {
     if v >= 100.0 {
@@ -297,14 +308,7 @@ impl Results {
 
     /// `median (min–max)`, formatted.
     fn cell(&self, scenario: &str, kind: Kind, metric: &str, f: fn(f64) -> String) -> String {
-        let v = self.values(scenario, kind, metric);
-        match median_min_max(&v) {
-            None => "—".into(),
-            Some((m, lo, hi)) if v.len() > 1 && (hi - lo).abs() > f64::EPSILON => {
-                format!("{} ({}–{})", f(m), f(lo), f(hi))
-            }
-            Some((m, _, _)) => f(m),
-        }
+        fmt_range(&self.values(scenario, kind, metric), f)
     }
 
     fn kinds_of(&self, scenario: &str) -> Vec<Kind> {

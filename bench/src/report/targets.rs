@@ -62,14 +62,10 @@ impl Results {
                 _ => None,
             }),
         );
-        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-            _ => None,
-        };
         let ours_echo = self.med("echo", Kind::Ours, "acks_per_s");
         let node_echo = self.med("echo", Kind::Node, "acks_per_s");
         let raw_echo = self.med("echo", Kind::RawWs, "acks_per_s");
-        let r = ratio(ours_echo, node_echo);
+        let r = self.ratio_med("echo", Kind::Ours, Kind::Node, "acks_per_s");
         row(
             "echo throughput",
             "≥ 3.5x Node",
@@ -91,7 +87,7 @@ impl Results {
             self.med("echo", Kind::Ours, "lat_p99"),
             self.med("echo", Kind::Node, "lat_p99"),
         );
-        let r = ratio(op, np);
+        let r = self.ratio_med("echo", Kind::Ours, Kind::Node, "lat_p99");
         row(
             "echo p99",
             "≤ 1/3 of Node's",
@@ -211,7 +207,7 @@ impl Results {
             self.med("fanout", Kind::Ours, "deliveries_per_s"),
             self.med("fanout", Kind::Node, "deliveries_per_s"),
         );
-        let r = ratio(of, nf);
+        let r = self.ratio_med("fanout", Kind::Ours, Kind::Node, "deliveries_per_s");
         let members = fmt_int(self.plan.fan_members as f64);
         row(
             &format!("fan-out throughput ({members} members)"),
@@ -230,7 +226,7 @@ impl Results {
             self.med("fanout", Kind::Ours, "fixed_p99"),
             self.med("fanout", Kind::Node, "fixed_p99"),
         );
-        let r = ratio(op, np);
+        let r = self.ratio_med("fanout", Kind::Ours, Kind::Node, "fixed_p99");
         let rate = fmt_int(self.plan.fan_rate as f64);
         row(
             &format!("fan-out p99 at {rate} deliveries/s"),
@@ -273,7 +269,7 @@ impl Results {
             self.med("chat", Kind::OursChat, "sat_msgs_per_s"),
             self.med("chat", Kind::NodeChat, "sat_msgs_per_s"),
         );
-        let r = ratio(oc, nc);
+        let r = self.ratio_med("chat", Kind::OursChat, Kind::NodeChat, "sat_msgs_per_s");
         row(
             "chat saturation",
             "≥ 5x Node",

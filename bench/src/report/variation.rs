@@ -4,26 +4,16 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use super::{Results, fmt_int, fmt_pct, fmt_us, fmt_x};
+use super::{Results, fmt_int, fmt_pct, fmt_range, fmt_us, fmt_x};
 use crate::{servers::Kind, stats::median_min_max};
 
-/// The scenarios whose spread is shown: (scenario, rate metric, CPU-per-operation metric, what
-/// one operation is).
+/// The scenarios whose spread is shown: (scenario, the prefix of the measured phase's metrics,
+/// its rate, what one operation is). The CPU per operation is `<prefix>server_us_per_<op>`.
 const SPREAD: [(&str, &str, &str, &str); 4] = [
-    ("echo", "acks_per_s", "server_us_per_ack", "ack"),
-    ("polling", "acks_per_s", "server_us_per_ack", "ack"),
-    (
-        "fanout",
-        "deliveries_per_s",
-        "server_us_per_delivery",
-        "delivery",
-    ),
-    (
-        "chat",
-        "sat_msgs_per_s",
-        "sat_server_us_per_msg",
-        "stored message",
-    ),
+    ("echo", "", "acks_per_s", "ack"),
+    ("polling", "", "acks_per_s", "ack"),
+    ("fanout", "", "deliveries_per_s", "delivery"),
+    ("chat", "sat_", "msgs_per_s", "msg"),
 ];
 
 /// The ratios shown per repetition: (scenario, numerator, denominator, rate, CPU per op).
@@ -101,15 +91,6 @@ fn spread(v: &[f64]) -> String {
     }
 }
 
-/// `median (min–max)` of `v`, formatted.
-fn range(v: &[f64], f: fn(f64) -> String) -> String {
-    match median_min_max(v) {
-        None => "—".into(),
-        Some((m, lo, hi)) if v.len() > 1 => format!("{} ({}–{})", f(m), f(lo), f(hi)),
-        Some((m, _, _)) => f(m),
-    }
-}
-
 fn fmt_probe(v: f64) -> String {
     format!("{v:.1}")
 }
@@ -155,30 +136,20 @@ impl Results {
         );
         let mut rows: Vec<(String, &str, &str, &str)> = SPREAD
             .iter()
-            .map(|(s, r, c, op)| ((*s).to_owned(), *r, *c, *op))
+            .map(|(s, prefix, rate, op)| ((*s).to_owned(), *prefix, *rate, *op))
             .collect();
         for size in &self.plan.sweep_sizes {
-            rows.push((
-                format!("sweep-{size}"),
-                "deliveries_per_s",
-                "server_us_per_delivery",
-                "delivery",
-            ));
+            rows.push((format!("sweep-{size}"), "", "deliveries_per_s", "delivery"));
         }
         let (mut any, mut probes) = (false, Vec::new());
-        for (scenario, rate, per_op, op) in &rows {
-            let prefix = if *rate == "sat_msgs_per_s" {
-                "sat_"
-            } else {
-                ""
-            };
+        for (scenario, prefix, rate, op) in &rows {
             for kind in self.kinds_of(scenario) {
-                let rates = self.values(scenario, kind, rate);
+                let rates = self.values(scenario, kind, &format!("{prefix}{rate}"));
                 if rates.is_empty() {
                     continue;
                 }
                 any = true;
-                let cpu = self.values(scenario, kind, per_op);
+                let cpu = self.values(scenario, kind, &format!("{prefix}server_us_per_{op}"));
                 let probe = self.values(scenario, kind, "probe_ms");
                 probes.extend_from_slice(&probe);
                 let most = |metric: &str| {
@@ -194,11 +165,11 @@ impl Results {
                     "| {scenario} | {} | {} | {} | {} | {} per {op} | {} | {} | {} | {} |",
                     kind.label(),
                     rates.len(),
-                    range(&rates, fmt_int),
+                    fmt_range(&rates, fmt_int),
                     spread(&rates),
-                    range(&cpu, fmt_us),
+                    fmt_range(&cpu, fmt_us),
                     spread(&cpu),
-                    range(&probe, fmt_probe),
+                    fmt_range(&probe, fmt_probe),
                     most("steal_cpu"),
                     most("core_other_cpu"),
                 );
@@ -210,7 +181,7 @@ impl Results {
         let _ = writeln!(
             md,
             "\nThe probe over the whole run: {} ms, range {} over {} starts.\n",
-            range(&probes, fmt_probe),
+            fmt_range(&probes, fmt_probe),
             spread(&probes),
             probes.len()
         );
@@ -258,6 +229,6 @@ mod tests {
     fn spread_is_the_range_over_the_median() {
         assert_eq!(spread(&[90.0, 100.0, 110.0]), "20.0%");
         assert_eq!(spread(&[100.0]), "—");
-        assert_eq!(range(&[3.0, 1.0, 2.0], fmt_probe), "2.0 (1.0–3.0)");
+        assert_eq!(fmt_range(&[3.0, 1.0, 2.0], fmt_probe), "2.0 (1.0–3.0)");
     }
 }
