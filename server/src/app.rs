@@ -8,27 +8,26 @@ use std::sync::{
 
 use axum::{
     Json, Router,
-    extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, Uri, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::State,
+    http::{HeaderValue, Method, StatusCode, header},
+    response::IntoResponse,
     routing::get,
 };
 use socketioxide::{
     ParserConfig, SocketIo, SocketIoBuilder, TransportType, adapter::Adapter, layer::SocketIoLayer,
 };
+use tower::ServiceBuilder;
 use tower_http::{
     compression::{CompressionLayer, Predicate, predicate::SizeAbove},
     cors::{AllowOrigin, CorsLayer},
 };
 
+pub use crate::front::{SOCKET_IO_PATH, engine_io_version};
 use crate::{
     config::{Config, ParserKind, Transport},
     cut::Cuts,
+    front::FrontLayer,
 };
-
-/// The path Socket.IO clients connect to, as in every official client's default.
-pub const SOCKET_IO_PATH: &str = "/socket.io";
 
 /// A check of a backend the server needs (the database, say): `Err` says what is down.
 pub type ReadinessCheck =
@@ -122,8 +121,13 @@ pub fn socket_io_builder(cfg: &Config) -> SocketIoBuilder {
     }
 }
 
-/// The HTTP application: health endpoints, Socket.IO at [`SOCKET_IO_PATH`], CORS, compression,
-/// the Engine.IO v3 gate, and the gate of sessions the server cut (`cuts`). `extra` holds the application's own routes (static files, …).
+/// The HTTP application: health endpoints, Socket.IO at [`SOCKET_IO_PATH`], and in front of
+/// both (outermost first) CORS, compression and the [`Front`](crate::front::Front) checks (the
+/// Engine.IO v3 gate, the sessions the server cut in `cuts`, credentials marked sensitive).
+/// `extra` holds the application's own routes (static files, …).
+///
+/// The three are one layer of the router, composed with [`ServiceBuilder`]: each
+/// `Router::layer` adds a boxed clone of the whole stack under it to every request.
 pub fn router<A: Adapter>(
     cfg: &Config,
     io_layer: SocketIoLayer<A>,
@@ -131,68 +135,20 @@ pub fn router<A: Adapter>(
     cuts: Arc<Cuts>,
     extra: Router,
 ) -> Router {
-    let allow_eio3 = cfg.transport.allow_eio3;
-    let mut router = extra
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz).with_state(readiness))
-        .layer(io_layer)
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            cuts.clone().gate(req, next)
-        }))
-        .layer(middleware::map_request(detach_head))
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            engine_io_version_gate(allow_eio3, req, next)
-        }))
+    let front = ServiceBuilder::new()
+        .option_layer(cors_layer(&cfg.server.cors_origin))
         .layer(
             CompressionLayer::new()
                 .gzip(true)
                 .br(true)
                 .compress_when(compressible(cfg.server.compression_min_bytes)),
-        );
-    if let Some(cors) = cors_layer(&cfg.server.cors_origin) {
-        router = router.layer(cors);
-    }
-    // Outermost, so no layer added inside (a request trace, an error log) can print a key.
-    router.layer(middleware::map_request(hide_credentials))
-}
-
-/// Marks `Authorization` sensitive (the HTTP API's keys): `Debug` prints it as `Sensitive`.
-async fn hide_credentials(mut req: Request) -> Request {
-    if let Some(value) = req.headers_mut().get_mut(header::AUTHORIZATION) {
-        value.set_sensitive(true);
-    }
-    req
-}
-
-/// Copies a request's URI and header values out of the connection's read buffer.
-///
-/// hyper hands them over as slices of the buffer it read the request into (8 KiB or more), and
-/// the Engine.IO layer keeps each session's request head for as long as the session lives; one
-/// header slice kept the whole buffer alive, about half of an idle connection's memory
-/// (`docs/BENCHMARKS.md`). Only a request that opens a session is kept; one that carries a `sid`
-/// (every long-polling round trip, an upgrade) is passed on as it is.
-async fn detach_head(mut req: Request) -> Request {
-    let opens_session = req
-        .uri()
-        .query()
-        .is_none_or(|q| !q.split('&').any(|pair| pair.starts_with("sid=")));
-    if !opens_session {
-        return req;
-    }
-    if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
-        // axum's router keeps a clone of the URI as it came (`OriginalUri`): the same slice.
-        if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>() {
-            original.0 = uri.clone();
-        }
-        *req.uri_mut() = uri;
-    }
-    for value in req.headers_mut().values_mut() {
-        if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
-            copy.set_sensitive(value.is_sensitive());
-            *value = copy;
-        }
-    }
-    req
+        )
+        .layer(FrontLayer::new(cfg.transport.allow_eio3, cuts));
+    extra
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(readiness))
+        .layer(io_layer)
+        .layer(front)
 }
 
 /// Serves the demo page's files at `/`, if the folder exists.
@@ -237,32 +193,6 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
             .max_age(std::time::Duration::from_secs(600)),
     )
-}
-
-/// The Engine.IO protocol version a request asks for, read exactly as engineioxide reads it: the
-/// first `EIO=` pair of the query, cut at the next `=`. Any other reading could disagree with
-/// the engine (`EIO=3=1` is version 3 to the engine).
-pub fn engine_io_version(query: &str) -> Option<&str> {
-    query
-        .split('&')
-        .find(|pair| pair.starts_with("EIO="))
-        .and_then(|pair| pair.split('=').nth(1))
-}
-
-/// socketioxide is built with Engine.IO v3 support; refuse v3 handshakes unless allowed, with
-/// the same answer Node's server gives (`{"code":5,"message":"Unsupported protocol version"}`).
-async fn engine_io_version_gate(allow_eio3: bool, req: Request, next: Next) -> Response {
-    if !allow_eio3
-        && req.uri().path().starts_with(SOCKET_IO_PATH)
-        && req.uri().query().and_then(engine_io_version) == Some("3")
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "code": 5, "message": "Unsupported protocol version" })),
-        )
-            .into_response();
-    }
-    next.run(req).await
 }
 
 /// Liveness: the process answers HTTP.

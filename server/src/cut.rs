@@ -236,18 +236,8 @@ impl Cuts {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The gate in front of the Socket.IO layer: refuses requests of cut long-polling sessions
-    /// and notes the connection of each WebSocket upgrade.
-    pub async fn gate(self: Arc<Self>, req: Request, next: axum::middleware::Next) -> Response {
-        if let Some(refused) = self.refusal(&req) {
-            return refused;
-        }
-        self.track(&req);
-        next.run(req).await
-    }
-
     /// Notes the connection of a WebSocket upgrade of session `sid`.
-    fn track(&self, req: &Request) {
+    pub(crate) fn track(&self, req: &Request) {
         let Some(query) = req.uri().query() else {
             return;
         };
@@ -294,7 +284,7 @@ impl Cuts {
     }
 
     /// The answer for a request of a cut session, as the engine answers an unknown one.
-    fn refusal(&self, req: &Request) -> Option<Response> {
+    pub(crate) fn refusal(&self, req: &Request) -> Option<Response> {
         if self.refusing.load(Ordering::Acquire) == 0 {
             return None;
         }

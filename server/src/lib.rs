@@ -5,7 +5,8 @@
 //!   the only module that reads the environment.
 //! - [`telemetry`]: `tracing` setup, readable or JSON.
 //! - [`app`]: the app builder shared by the server and the conformance profile: the Socket.IO
-//!   engine from the configuration and the HTTP router (health, CORS, compression, EIO3 gate).
+//!   engine from the configuration and the HTTP router (health, CORS, compression, the `front`
+//!   checks: EIO3 gate, cut sessions).
 //! - [`api`]: the HTTP API for backends at `/api/v1/` (bearer keys; posts, emits, rooms,
 //!   history, sessions; its OpenAPI document), beside `cluster`, above [`chat`].
 //! - [`admin`]: the socket.io Admin UI: the `/admin` namespace (`@socket.io/admin-ui`'s
@@ -13,6 +14,7 @@
 //! - [`serve`]: binding with a large backlog, plain or TLS serving, graceful shutdown.
 //! - [`startup`]: what stdout tells a newcomer once listening (URL, database, bot).
 //! - [`cut`]: closing one client's transport from the server side (a slow client's).
+//! - [`front`]: the checks every HTTP request passes before the Socket.IO layer, in one service.
 //! - [`flow`]: one socket's events in order and bounded in number, and what waits for it
 //!   bounded in bytes (answers that wait for room, the output budget).
 //! - [`room`]: the room layer below chat and bot: each room's writer stores its changes
@@ -40,6 +42,7 @@ pub mod cluster;
 pub mod config;
 pub mod cut;
 pub mod flow;
+pub mod front;
 pub mod ids;
 pub mod mention;
 pub mod metrics;

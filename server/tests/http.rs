@@ -293,7 +293,7 @@ fn the_gate_reads_the_version_as_the_engine_does() {
         ("XEIO=3&EIO=4", Some("4")),
         ("transport=polling", None),
     ] {
-        assert_eq!(app::engine_io_version(query), version, "{query}");
+        assert_eq!(server::front::engine_io_version(query), version, "{query}");
     }
 }
 

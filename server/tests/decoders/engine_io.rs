@@ -2,7 +2,7 @@
 //! query, cut at the next `=`.
 
 use proptest::{collection::vec, prelude::*, sample::select};
-use server::app::engine_io_version;
+use server::front::engine_io_version;
 
 /// The reading the gate must make, written plainly.
 fn model(query: &str) -> Option<&str> {
