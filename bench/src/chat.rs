@@ -252,10 +252,12 @@ async fn phase(
 }
 
 /// Scenario 4: `chat_clients` guests in `chat_rooms` rooms send `send` with acks: first in a
-/// closed loop (saturation), then open-loop at half the saturation rate (latency).
+/// closed loop (saturation), then open-loop at half the saturation rate (latency), and, given
+/// `equal_rate` (another server's half rate), open-loop at that rate too (`equal_*`), so that
+/// two servers' latencies can be compared under the same offered load.
 /// With several `addrs` (a cluster's nodes) the clients are spread over them, and deliveries
 /// of messages sent through another node are also timed apart (`*_cross_delivery`).
-pub async fn chat(addrs: Vec<SocketAddr>, plan: &Plan) -> Result<Metrics> {
+pub async fn chat(addrs: Vec<SocketAddr>, plan: &Plan, equal_rate: Option<f64>) -> Result<Metrics> {
     let clients = populate(&addrs, plan.chat_clients, plan.chat_rooms).await?;
     let nodes = addrs.len();
     let mut m = Metrics::new();
@@ -277,33 +279,63 @@ pub async fn chat(addrs: Vec<SocketAddr>, plan: &Plan) -> Result<Metrics> {
         add_latency(&mut m, "sat_cross_delivery", &sat.cross_hist.snapshot());
     }
 
-    eio::pause(1_000).await;
     let half = (sat_rate / 2.0).max(1.0);
-    let period = Duration::from_secs_f64(plan.chat_clients as f64 / half);
-    let w = Window::new(plan.warm, plan.measure);
-    let usage = crate::cpu::during(w);
-    let (_clients, h) = phase((clients, nodes), Pace::Open(period), w, 1_000_000_000).await?;
-    m.insert("half_target_msgs_per_s".into(), half);
-    m.insert(
-        "half_msgs_per_s".into(),
-        h.acks.load(Relaxed) as f64 / w.secs(),
-    );
-    m.insert(
-        "half_sent_per_s".into(),
-        h.sent.load(Relaxed) as f64 / w.secs(),
-    );
-    m.insert(
-        "half_deliveries_per_s".into(),
-        h.deliveries.load(Relaxed) as f64 / w.secs(),
-    );
-    m.insert("half_errors".into(), h.errors.load(Relaxed) as f64);
-    crate::cpu::add(&mut m, "half_", usage).await;
-    add_latency(&mut m, "half_ack", &h.ack_hist.snapshot());
-    add_latency(&mut m, "half_delivery", &h.delivery_hist.snapshot());
-    if nodes > 1 {
-        add_latency(&mut m, "half_cross_delivery", &h.cross_hist.snapshot());
+    let clients = open_phase(
+        (clients, nodes),
+        plan,
+        (half, 1_000_000_000),
+        "half_",
+        &mut m,
+    )
+    .await?;
+    if let Some(rate) = equal_rate {
+        open_phase(
+            (clients, nodes),
+            plan,
+            (rate.max(1.0), 2_000_000_000),
+            "equal_",
+            &mut m,
+        )
+        .await?;
     }
     Ok(m)
+}
+
+/// One open-loop phase at `rate` messages per second over all clients, its figures under
+/// `prefix`: after a pause, so the previous phase's backlog is gone. Message ids start at
+/// `id_base`, apart from every other phase's.
+async fn open_phase(
+    (clients, nodes): (Vec<(WsClient, String)>, usize),
+    plan: &Plan,
+    (rate, id_base): (f64, u64),
+    prefix: &str,
+    m: &mut Metrics,
+) -> Result<Vec<(WsClient, String)>> {
+    eio::pause(1_000).await;
+    let period = Duration::from_secs_f64(plan.chat_clients as f64 / rate);
+    let w = Window::new(plan.warm, plan.measure);
+    let usage = crate::cpu::during(w);
+    let (clients, h) = phase((clients, nodes), Pace::Open(period), w, id_base).await?;
+    let per_s = |n: u64| n as f64 / w.secs();
+    m.insert(format!("{prefix}target_msgs_per_s"), rate);
+    m.insert(format!("{prefix}msgs_per_s"), per_s(h.acks.load(Relaxed)));
+    m.insert(format!("{prefix}sent_per_s"), per_s(h.sent.load(Relaxed)));
+    m.insert(
+        format!("{prefix}deliveries_per_s"),
+        per_s(h.deliveries.load(Relaxed)),
+    );
+    m.insert(format!("{prefix}errors"), h.errors.load(Relaxed) as f64);
+    crate::cpu::add(m, prefix, usage).await;
+    add_latency(m, &format!("{prefix}ack"), &h.ack_hist.snapshot());
+    add_latency(m, &format!("{prefix}delivery"), &h.delivery_hist.snapshot());
+    if nodes > 1 {
+        add_latency(
+            m,
+            &format!("{prefix}cross_delivery"),
+            &h.cross_hist.snapshot(),
+        );
+    }
+    Ok(clients)
 }
 
 /// Scenario 5: `bot_viewers` guests in one room with the bot; one of them mentions it, the

@@ -146,7 +146,7 @@ async fn once(env: &Env, plan: &Plan, setup: Setup, scenario: &str, run: usize) 
     let addrs = running.addrs();
     let work = async {
         match scenario {
-            "chat" => chat::chat(addrs, plan).await,
+            "chat" => chat::chat(addrs, plan, None).await,
             _ => {
                 let mark = cpu::Mark::now();
                 let mut m = chat::flood(addrs, plan.fan_members, plan.flood).await?;

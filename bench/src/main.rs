@@ -533,14 +533,27 @@ async fn run_scenario(
         }
         "chat" => {
             for run in 1..=plan.runs {
-                for kind in [Kind::OursChat, Kind::NodeChat]
+                // Node first: ours is then also measured at Node's half rate (`equal_*`).
+                let mut node_half = None;
+                for kind in [Kind::NodeChat, Kind::OursChat]
                     .into_iter()
                     .filter(|k| allowed(*k))
                 {
+                    let equal = if kind == Kind::OursChat {
+                        node_half
+                    } else {
+                        None
+                    };
                     let r = once(env, kind, scenario, run, &StartOpts::default(), |s| {
-                        chat::chat(vec![s.addr], plan)
+                        chat::chat(vec![s.addr], plan, equal)
                     })
                     .await;
+                    if kind == Kind::NodeChat {
+                        node_half = r
+                            .as_ref()
+                            .ok()
+                            .and_then(|m| m.get("half_target_msgs_per_s").copied());
+                    }
                     results.push(scenario, kind, run, r);
                 }
             }

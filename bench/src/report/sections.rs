@@ -288,6 +288,21 @@ impl Results {
                 ("generator CPU", "half_gen_cpu", fmt_pct),
             ],
         );
+        md.push_str(
+            "At Node's half rate (ours only: the same open loop at the rate Node's half load offered in \
+             that repetition, so both servers' latencies are taken under the same load):\n\n",
+        );
+        self.table(
+            md,
+            "chat",
+            &[
+                ("msgs/s", "equal_msgs_per_s", fmt_int),
+                ("delivery p50 ms", "equal_delivery_p50", fmt_ms),
+                ("delivery p99 ms", "equal_delivery_p99", fmt_ms),
+                ("delivery max ms", "equal_delivery_max", fmt_ms),
+                ("server CPU", "equal_server_cpu", fmt_pct),
+            ],
+        );
 
         // Scenario 5.
         let _ = write!(

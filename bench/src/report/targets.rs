@@ -290,6 +290,22 @@ impl Results {
             p.map(|p| format!("{} ms", fmt_ms(p))),
             p.map(|p| p <= 25.0),
         );
+        let ours = self.med("chat", Kind::OursChat, "equal_delivery_p99");
+        let node = self.med("chat", Kind::NodeChat, "half_delivery_p99");
+        let r = ours.zip(node).map(|(o, n)| o / n.max(0.001));
+        row(
+            "chat delivery p99 at Node's half rate",
+            "ours ≤ Node",
+            r.map(|r| {
+                format!(
+                    "{} vs {} ms = {}",
+                    fmt_ms(ours.unwrap_or(0.0)),
+                    fmt_ms(node.unwrap_or(0.0)),
+                    fmt_x(r)
+                )
+            }),
+            r.map(|r| r <= 1.0),
+        );
         let p = self.med("bot", Kind::OursChat, "token_p99");
         let d = self.med("bot", Kind::OursChat, "delta_p99");
         row(
