@@ -452,7 +452,18 @@ async fn run_scenario(
                 .into_iter()
                 .filter(|k| allowed(*k) && chat_flood(*k))
                 {
-                    let r = once(env, kind, scenario, run, &StartOpts::default(), |s| {
+                    // The writer sends the whole flood back to back: the chat server's limit of
+                    // events waiting per connection (256 by default) must hold all of it, as in
+                    // `bench cluster`.
+                    let opts = StartOpts {
+                        extra: if kind == Kind::OursChat {
+                            vec!["--max-pending-events".into(), "4096".into()]
+                        } else {
+                            Vec::new()
+                        },
+                        ..StartOpts::default()
+                    };
+                    let r = once(env, kind, scenario, run, &opts, |s| {
                         let addr = s.addr;
                         async move {
                             match kind {
