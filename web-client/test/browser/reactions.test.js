@@ -61,7 +61,9 @@ test('a reaction shows on both sides with who reacted, and toggles off', { timeo
     await shot(ben.page, 'reactions');
 
     await chip.click();
+    // Each page learns of the toggle from its own socket: wait for both before reading Ben's.
     await adaChip.filter({ hasText: '1' }).waitFor();
+    await chip.filter({ hasText: '1' }).waitFor();
     assert.equal(await chip.getAttribute('aria-pressed'), 'false');
     assert.deepEqual([...ada.page.errors, ...ben.page.errors], []);
   } finally {
