@@ -292,7 +292,11 @@ impl Results {
         );
         let ours = self.med("chat", Kind::OursChat, "equal_delivery_p99");
         let node = self.med("chat", Kind::NodeChat, "half_delivery_p99");
-        let r = ours.zip(node).map(|(o, n)| o / n.max(0.001));
+        let r = self.ratio_med_of(
+            "chat",
+            (Kind::OursChat, "equal_delivery_p99"),
+            (Kind::NodeChat, "half_delivery_p99"),
+        );
         row(
             "chat delivery p99 at Node's half rate",
             "ours ≤ Node",

@@ -107,8 +107,13 @@ impl Results {
 
     /// `a / b` in each repetition that measured both.
     fn ratios(&self, scenario: &str, a: Kind, b: Kind, metric: &str) -> Vec<f64> {
-        let den = self.by_run(scenario, b, metric);
-        self.by_run(scenario, a, metric)
+        self.ratios_of(scenario, (a, metric), (b, metric))
+    }
+
+    /// Per repetition, `a`'s metric over `b`'s (the two may be different metrics of one run).
+    fn ratios_of(&self, scenario: &str, (a, ma): (Kind, &str), (b, mb): (Kind, &str)) -> Vec<f64> {
+        let den = self.by_run(scenario, b, mb);
+        self.by_run(scenario, a, ma)
             .into_iter()
             .filter_map(|(run, x)| den.get(&run).filter(|y| **y > 0.0).map(|y| x / y))
             .collect()
@@ -116,7 +121,17 @@ impl Results {
 
     /// The median over the repetitions of `a / b` (the figure the targets compare).
     pub(super) fn ratio_med(&self, scenario: &str, a: Kind, b: Kind, metric: &str) -> Option<f64> {
-        median_min_max(&self.ratios(scenario, a, b, metric)).map(|m| m.0)
+        self.ratio_med_of(scenario, (a, metric), (b, metric))
+    }
+
+    /// [`Self::ratio_med`] of two different metrics: `a`'s `ma` over `b`'s `mb`.
+    pub(super) fn ratio_med_of(
+        &self,
+        scenario: &str,
+        a: (Kind, &str),
+        b: (Kind, &str),
+    ) -> Option<f64> {
+        median_min_max(&self.ratios_of(scenario, a, b)).map(|m| m.0)
     }
 
     pub(super) fn variation(&self, md: &mut String) {
